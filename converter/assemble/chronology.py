@@ -1,0 +1,43 @@
+"""The clinical date of a resource, so that reading a Bundle reads the patient's history in order."""
+from __future__ import annotations
+
+from typing import Any
+
+# Where each resource type keeps the date that places it in the history, first found wins.
+DATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Observation": ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued"),
+    "DiagnosticReport": ("effectiveDateTime", "effectivePeriod.start", "issued"),
+    "Condition": ("onsetDateTime", "onsetPeriod.start", "recordedDate"),
+    "AllergyIntolerance": ("onsetDateTime", "onsetPeriod.start", "recordedDate"),
+    "Procedure": ("performedDateTime", "performedPeriod.start"),
+    "Immunization": ("occurrenceDateTime", "recorded"),
+    "MedicationRequest": ("authoredOn",),
+    "MedicationStatement": ("effectiveDateTime", "effectivePeriod.start", "dateAsserted"),
+    "Encounter": ("period.start",),
+    "ServiceRequest": ("authoredOn", "occurrenceDateTime"),
+    "Specimen": ("collection.collectedDateTime", "receivedTime"),
+    "ImagingStudy": ("started",),
+    "DocumentReference": ("date", "context.period.start"),
+    "Appointment": ("start", "created"),
+    "Coverage": ("period.start",),
+    "Provenance": ("recorded",),
+    "MessageHeader": (),
+}
+
+
+def _get(resource: dict[str, Any], path: str) -> Any:
+    value: Any = resource
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def clinical_date(resource: dict[str, Any]) -> str:
+    """The resource's clinical date as written (ISO 8601, sortable as text), or "" if it has none."""
+    for path in DATE_PATHS.get(resource.get("resourceType", ""), ()):
+        v = _get(resource, path)
+        if isinstance(v, str) and v:
+            return v
+    return ""

@@ -1,0 +1,190 @@
+"""The `medbundle` command line (typer). Output on stdout, messages on stderr, never a traceback."""
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+from .convert import Result, convert as run_convert
+from .issues import Issue
+from .writers.json import dumps, loads
+from .writers.outcome import operation_outcome, sort_issues
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Convert HL7 v2, CDA/C-CDA and DICOM into validated FHIR R4 Bundles, one per patient.",
+)
+
+
+class Format(str, Enum):
+    auto = "auto"
+    hl7v2 = "hl7v2"
+    cda = "cda"
+    dicom = "dicom"
+
+
+class BundleType(str, Enum):
+    collection = "collection"
+    transaction = "transaction"
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _print_issues(issues: list[Issue], verbose: bool) -> None:
+    shown = [i for i in sort_issues(issues) if verbose or i.severity != "information"]
+    for i in shown:
+        _err(f"medbundle: {i}")
+    hidden = len(issues) - len(shown)
+    if hidden:
+        _err(f"medbundle: {hidden} information notes (unmapped fields and segments...); "
+             "--verbose shows them, --report FILE keeps them")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _patient_file_name(bundle: dict, n: int) -> str:
+    """<family>_<given>_<birthdate>.json from the Bundle's Patient, made safe for any file system."""
+    for e in bundle.get("entry", []):
+        r = e["resource"]
+        if r["resourceType"] == "Patient":
+            name = (r.get("name") or [{}])[0]
+            parts = [name.get("family", ""), " ".join(name.get("given", [])[:1]),
+                     r.get("birthDate", "")]
+            stem = "_".join(p for p in parts if p)
+            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)
+            if safe:
+                return f"{safe}.json"
+    return f"bundle-{n}.json"
+
+
+@app.command(epilog="""Examples:
+
+  medbundle convert feed.hl7 -o bundle.json
+
+  cat feed.hl7 | medbundle convert - > bundle.json
+
+  medbundle convert exports/ --out-dir bundles/ --report issues.json
+
+Exit codes: 0 converted and valid; 1 converted with errors (output written, tagged
+conversion-errors); 2 unusable input or usage error.""")
+def convert(
+    inputs: List[str] = typer.Argument(..., metavar="INPUT...",
+                                       help="Files, directories (recursive), or - for stdin."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Write the Bundle here instead of stdout."),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir",
+                                           help="Write one <family>_<given>_<birthdate>.json "
+                                                "per patient into this folder."),
+    fmt: Format = typer.Option(Format.auto, "--format", help="Input format; sniffed by default."),
+    bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type",
+                                           help="collection, or transaction with conditional "
+                                                "updates keyed on business identifiers."),
+    report: Optional[Path] = typer.Option(None, "--report",
+                                          help="Write every issue as a FHIR OperationOutcome."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Skip validation (faster)."),
+    compact: bool = typer.Option(False, "--compact", help="One-line JSON."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Also print information notes."),
+) -> None:
+    """Convert inputs to FHIR R4 Bundle JSON (one Bundle per patient)."""
+    if output and out_dir:
+        _err("medbundle: -o and --out-dir cannot be used together")
+        raise typer.Exit(2)
+    result: Result = run_convert(inputs, format=fmt.value, bundle_type=bundle_type.value,
+                                 validate=not no_validate)
+    _print_issues(result.issues, verbose)
+    if report:
+        _write(report, dumps(operation_outcome(result.issues)))
+    if not result.bundles:
+        _err("medbundle: nothing could be converted")
+        raise typer.Exit(2)
+    indent = 0 if compact else 2
+    if out_dir:
+        used: set[str] = set()
+        for n, b in enumerate(result.bundles, 1):
+            name = _patient_file_name(b, n)
+            if name in used:
+                name = name.removesuffix(".json") + f"-{n}.json"
+            used.add(name)
+            _write(out_dir / name, dumps(b, indent))
+        _err(f"medbundle: wrote {len(result.bundles)} bundle(s) to {out_dir}")
+    elif output:
+        if len(result.bundles) > 1:
+            _err(f"medbundle: the inputs hold {len(result.bundles)} patients; -o takes one. "
+                 "Use --out-dir DIR (one file per patient) or stdout (NDJSON).")
+            raise typer.Exit(2)
+        _write(output, dumps(result.bundles[0], indent))
+    elif len(result.bundles) == 1:
+        sys.stdout.buffer.write(dumps(result.bundles[0], indent))
+    else:
+        for b in result.bundles:  # NDJSON: one Bundle per line
+            sys.stdout.buffer.write(dumps(b, 0))
+    sys.stdout.flush()
+    raise typer.Exit(result.exit_code)
+
+
+@app.command(epilog="""Examples:
+
+  medbundle validate bundle.json
+
+  medbundle validate other-tool-output.json --report outcome.json
+
+Exit codes: 0 no errors; 1 errors; 2 not FHIR JSON.""")
+def validate(
+    bundle: Path = typer.Argument(..., help="A FHIR Bundle or resource as JSON."),
+    report: Optional[Path] = typer.Option(None, "--report",
+                                          help="Write the result as a FHIR OperationOutcome."),
+) -> None:
+    """Validate a FHIR R4 Bundle or resource file, ours or another tool's."""
+    from .validate import validate_bundle
+
+    try:
+        data = loads(bundle.read_bytes())
+    except OSError as exc:
+        _err(f"medbundle: {bundle}: cannot read: {exc.strerror or exc}")
+        raise typer.Exit(2)
+    except ValueError as exc:
+        _err(f"medbundle: {bundle}: not JSON: {exc}")
+        raise typer.Exit(2)
+    issues = validate_bundle(data, source=str(bundle))
+    if report:
+        _write(report, dumps(operation_outcome(issues)))
+    if any(i.code == "not-fhir" for i in issues):
+        _print_issues(issues, True)
+        raise typer.Exit(2)
+    _print_issues(issues, True)
+    errors = sum(1 for i in issues if i.is_error)
+    _err(f"medbundle: {bundle}: {errors} error(s), {len(issues) - errors} other issue(s)")
+    raise typer.Exit(1 if errors else 0)
+
+
+@app.command()
+def version() -> None:
+    """Print the medbundle version."""
+    sys.stdout.write(f"medbundle {__version__}\n")
+
+
+def main() -> None:
+    """Console entry point: run the app; an unexpected failure is one line on stderr, exit 2."""
+    try:
+        app(prog_name="medbundle")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _err("medbundle: interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
+        _err(f"medbundle: internal error: {type(exc).__name__}: {exc} "
+             "(please report this with the input that caused it)")
+        sys.exit(2)

@@ -1,0 +1,77 @@
+"""The conversion pipeline: sources -> readers -> assembly -> validation -> Result."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from .assemble import assemble
+from .fragment import Fragment
+from .issues import Issue, Location, has_errors
+from .readers import reader_for
+from .sources import discover, group_by_format
+from .validate import validate_bundle
+
+ERROR_TAG = {"system": "urn:medbundle:tag", "code": "conversion-errors",
+             "display": "converted with errors: see the issues report"}
+
+
+@dataclass
+class Result:
+    """What a conversion produced: one Bundle per patient, and every issue met on the way."""
+
+    bundles: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    fragments: int = 0  # messages, documents and studies read
+
+    @property
+    def bundle(self) -> dict[str, Any] | None:
+        """The Bundle when the inputs hold one patient (None when nothing could be converted)."""
+        if not self.bundles:
+            return None
+        if len(self.bundles) > 1:
+            raise ValueError(f"the inputs hold {len(self.bundles)} patients: use result.bundles")
+        return self.bundles[0]
+
+    @property
+    def ok(self) -> bool:
+        """True when no issue is an error."""
+        return not has_errors(self.issues)
+
+    @property
+    def exit_code(self) -> int:
+        """0 converted and valid, 1 converted with errors, 2 nothing usable in the input."""
+        if not self.bundles:
+            return 2
+        return 0 if self.ok else 1
+
+
+def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
+            validate: bool = True, stdin: BinaryIO | None = None) -> Result:
+    """Convert HL7 v2, CDA and DICOM inputs into one FHIR R4 Bundle per patient.
+
+    `inputs`: a path, "-" (stdin), bytes, a binary file object, or a list of these.
+    Bad input never raises: it is reported in `Result.issues`.
+    """
+    sources, issues = discover(inputs, format, stdin)
+    fragments: list[Fragment] = []
+    for fmt, group in group_by_format(sources).items():
+        read = reader_for(fmt)
+        if read is None:
+            issues.extend(Issue("fatal", "no-reader", f"no {fmt} reader in this build",
+                                Location(source=s.name)) for s in group)
+            continue
+        for frag in read(group):
+            fragments.append(frag)
+            issues.extend(frag.issues)
+    result = Result(issues=issues, fragments=len(fragments))
+    for _group, bundle in assemble(fragments, bundle_type):
+        if validate:
+            issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
+        result.bundles.append(bundle)
+    if not validate:
+        issues.append(Issue("information", "validation-skipped",
+                            "validation turned off (--no-validate): the Bundle was not checked"))
+    if not result.ok:
+        for bundle in result.bundles:
+            bundle.setdefault("meta", {}).setdefault("tag", []).append(dict(ERROR_TAG))
+    return result

@@ -1,0 +1,1 @@
+"""Small builders shared by every reader: ids, references, datatypes, dates."""

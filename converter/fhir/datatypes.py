@@ -1,0 +1,80 @@
+"""Builders for FHIR datatypes as dicts, and `prune` which removes empty values."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+UCUM = "http://unitsofmeasure.org"
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+
+def prune(value: Any) -> Any:
+    """Drop None, empty strings, lists and dicts recursively (FHIR forbids empty elements)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = prune(v)
+            if v is not None and v != "" and v != [] and v != {}:
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        out_list = []
+        for v in value:
+            v = prune(v)
+            if v is not None and v != "" and v != [] and v != {}:
+                out_list.append(v)
+        return out_list
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def coding(system: str | None, code: str | None, display: str | None = None,
+           version: str | None = None) -> dict | None:
+    """A Coding, or None when it would hold neither code nor display."""
+    if not code and not display:
+        return None
+    return prune({"system": system, "version": version, "code": code, "display": display}) or None
+
+
+def codeable(*codings: dict | None, text: str | None = None) -> dict | None:
+    """A CodeableConcept from codings (None entries skipped) and optional text."""
+    cs = [c for c in codings if c]
+    if not cs and not text:
+        return None
+    out: dict[str, Any] = {}
+    if cs:
+        out["coding"] = cs
+    if text:
+        out["text"] = text
+    return out
+
+
+def decimal_or_none(text: str | None) -> Decimal | None:
+    """A Decimal keeping the written precision ("1.50" stays 1.50), or None if not a number."""
+    if text is None:
+        return None
+    t = text.strip()
+    if not t:
+        return None
+    if t.startswith("+"):
+        t = t[1:]
+    if t.startswith("."):
+        t = "0" + t
+    elif t.startswith("-."):
+        t = "-0" + t[1:]
+    try:
+        d = Decimal(t)
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    # FHIR decimals are plain numbers: no exponent notation in the JSON.
+    if "e" in t.lower():
+        d = Decimal(format(d, "f"))
+    return d
+
+
+def absent(reason: str = "unknown") -> dict:
+    """The data-absent-reason extension holder for a `_element`."""
+    return {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": reason}]}

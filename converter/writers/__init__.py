@@ -1,0 +1,1 @@
+"""Writers: Bundle JSON / NDJSON and the OperationOutcome report."""

@@ -1,0 +1,1 @@
+"""Vocabulary as data (installed as `converter.mappings`); see converter/vocabulary.py."""

@@ -1,0 +1,135 @@
+"""The state a message's mapping shares: fragment, issues, the patient and encounter in force,
+and the people and organisations met so far (each created once per message)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...fhir.datatypes import prune
+from ...fhir.ids import ref, resource_id
+from ...fragment import Fragment
+from ...issues import Issue, Location
+from .datatypes import c, cwe, dtm, hd_label, hd_system, identity_key, sub
+from .message import Message, Rep, Segment
+
+
+@dataclass
+class Context:
+    """Per-message mapping state."""
+
+    source: str
+    message: Message
+    fragment: Fragment
+    key: str  # the message's identity for fallback ids (sender + MSH-10)
+    event: str = ""  # MSH-9 as CODE^TRIGGER
+    patient: dict | None = None
+    encounter: dict | None = None
+    evn: Segment | None = None  # the EVN segment, folded into the message's Provenance
+    produced: dict[int, dict] = field(default_factory=dict)  # id(segment) -> resource it made
+    _people: dict[str, dict] = field(default_factory=dict)
+
+    # -- issues -------------------------------------------------------------------------------
+    def loc(self, seg: Segment, fld: int | None = None, comp: int | None = None) -> Location:
+        f = None
+        if fld is not None:
+            f = f"{seg.name}-{fld}" + (f".{comp}" if comp else "")
+        return Location(source=self.source, line=seg.line, message=self.message.index,
+                        segment=seg.name, field=f)
+
+    def issue(self, severity: str, code: str, text: str, seg: Segment, fld: int | None = None,
+              comp: int | None = None) -> None:
+        self.fragment.issues.append(Issue(severity, code, text, self.loc(seg, fld, comp)))
+
+    # -- values -------------------------------------------------------------------------------
+    def dt(self, seg: Segment, n: int, comp: int = 1, value: str | None = None) -> str | None:
+        """Field n (component `comp`) as a FHIR dateTime, reporting invalid or zone-less times."""
+        text = seg.value(n, comp) if value is None else value
+        if not text:
+            return None
+
+        def cut(original: str) -> None:
+            self.issue("information", "timezone-assumed",
+                       f"time {original!r} has no UTC offset: kept as the date only", seg, n)
+
+        out = dtm(text, cut)
+        if out is None:
+            self.issue("warning", "invalid-date", f"not a valid date/time: {text!r}", seg, n)
+        return out
+
+    def code(self, seg: Segment, n: int) -> dict | None:
+        return cwe(seg.rep(n))
+
+    def codes(self, seg: Segment, n: int) -> list[dict]:
+        return [x for x in (cwe(r) for r in seg.reps(n)) if x]
+
+    # -- resources ----------------------------------------------------------------------------
+    def add(self, resource: dict[str, Any], seg: Segment | None = None) -> dict[str, Any]:
+        """Prune a resource, add it to the fragment, remember which segment made it."""
+        resource = prune(resource)
+        self.fragment.resources.append(resource)
+        if seg is not None:
+            self.produced.setdefault(id(seg), resource)
+        return resource
+
+    def subject(self) -> dict | None:
+        return ref(self.patient) if self.patient else None
+
+    def context_encounter(self) -> dict | None:
+        return ref(self.encounter) if self.encounter else None
+
+    def practitioner(self, rep: Rep) -> dict | None:
+        """XCN/CNN -> Practitioner (once per identifier or name in this message) -> Reference."""
+        from .datatypes import _identifier_type  # local: keep the public surface small
+
+        ident_value = c(rep, 1)
+        family, given = c(rep, 2), c(rep, 3)
+        if not (ident_value or family or given):
+            return None
+        authority = sub(rep, 9)
+        identifier = None
+        if ident_value:
+            system = hd_system(authority)
+            identifier = prune({
+                "type": _identifier_type(c(rep, 13)),
+                "system": system, "value": ident_value,
+                "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
+                else None})
+        key = identity_key(identifier) if identifier else f"name|{family}|{given}|{c(rep, 4)}"
+        found = self._people.get("P" + key)
+        if found is None:
+            name = prune({"family": family, "given": [g for g in (given, c(rep, 4)) if g],
+                          "suffix": [c(rep, 5), c(rep, 7)], "prefix": [c(rep, 6)]})
+            found = self.add({
+                "resourceType": "Practitioner",
+                "id": resource_id("Practitioner", key),
+                "identifier": [identifier] if identifier else None,
+                "name": [name] if name else None,
+            })
+            self._people["P" + key] = found
+        return prune({"reference": f"urn:uuid:{found['id']}",
+                      "display": " ".join(x for x in (given, family) if x) or None})
+
+    def organization(self, rep: Rep) -> dict | None:
+        """XON (or HD) -> Organization (once per identifier or name in this message) -> Reference."""
+        name = c(rep, 1)
+        id_value = c(rep, 10) or c(rep, 3)
+        authority = sub(rep, 6)
+        if not (name or id_value):
+            return None
+        identifier = None
+        if id_value:
+            system = hd_system(authority)
+            identifier = prune({"system": system, "value": id_value,
+                                "assigner": {"display": hd_label(authority)}
+                                if not system and hd_label(authority) else None})
+        key = identity_key(identifier) if identifier else f"name|{name}"
+        found = self._people.get("O" + key)
+        if found is None:
+            found = self.add({
+                "resourceType": "Organization",
+                "id": resource_id("Organization", key),
+                "identifier": [identifier] if identifier else None,
+                "name": name,
+            })
+            self._people["O" + key] = found
+        return prune({"reference": f"urn:uuid:{found['id']}", "display": name or None})

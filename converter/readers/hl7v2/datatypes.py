@@ -1,0 +1,279 @@
+"""HL7 v2 datatypes -> FHIR datatypes, after the V2-to-FHIR IG datatype maps (CWE[CodeableConcept],
+CX[Identifier], XPN[HumanName], XAD[Address], XTN[ContactPoint], DTM[dateTime], EI, HD, XCN, XON).
+
+A `Rep` is one field repetition: a list of components, each a list of subcomponents (unescaped).
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from ...fhir.datatypes import codeable, coding, prune
+from ...vocabulary import lookup, table
+from .message import Rep
+
+V2_TABLE = "http://terminology.hl7.org/CodeSystem/v2-{}"
+T = "hl7v2/tables/{}.csv"
+
+
+def c(rep: Rep, i: int, s: int = 1) -> str:
+    """Component i (1-based), subcomponent s, stripped; '' when absent."""
+    if len(rep) < i or len(rep[i - 1]) < s:
+        return ""
+    return rep[i - 1][s - 1].strip()
+
+
+def sub(rep: Rep, i: int) -> Rep:
+    """Component i's subcomponents as a Rep, to read a composite component (e.g. CX.4 as HD)."""
+    if len(rep) < i:
+        return []
+    return [[x] for x in rep[i - 1]]
+
+
+# -- dates and times ---------------------------------------------------------------------------
+
+_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4}|Z)?$")
+
+
+def dtm(text: str, on_cut: Callable[[str], None] | None = None) -> str | None:
+    """A v2 DTM/TS as a FHIR dateTime with the source's precision and offset, or None if invalid.
+
+    A time without an offset is cut to the date (FHIR requires an offset with a time, and the
+    host's zone must never be assumed); `on_cut` is told so it can be reported. FHIR needs seconds
+    with a time, so HHMM becomes HH:MM:00.
+    """
+    t = text.strip()
+    if not t:
+        return None
+    m = _DTM.match(t)
+    if not m:
+        return None
+    y, mo, d, hh, mi, ss, frac, tz = m.groups()
+    if mo and not 1 <= int(mo) <= 12 or d and not 1 <= int(d) <= 31:
+        return None
+    date = y + (f"-{mo}" if mo else "") + (f"-{d}" if mo and d else "")
+    if not (hh and d):
+        return date
+    if int(hh) > 23 or (mi and int(mi) > 59) or (ss and int(ss) > 60):
+        return None
+    if not tz:
+        if on_cut:
+            on_cut(t)
+        return date
+    offset = "Z" if tz == "Z" else f"{tz[:3]}:{tz[3:]}"
+    return f"{date}T{hh}:{mi or '00'}:{ss or '00'}{frac or ''}{offset}"
+
+
+def date_only(text: str) -> str | None:
+    """The date part of a DT/DTM as a FHIR date, or None if invalid."""
+    t = text.strip()[:8]
+    m = re.match(r"^(\d{4})(\d{2})?(\d{2})?$", t)
+    if not m:
+        return None
+    y, mo, d = m.groups()
+    if mo and not 1 <= int(mo) <= 12 or d and not 1 <= int(d) <= 31:
+        return None
+    return y + (f"-{mo}" if mo else "") + (f"-{d}" if mo and d else "")
+
+
+def time_of(text: str) -> str | None:
+    """A v2 TM (HHMM[SS[.S]]) as a FHIR time, or None."""
+    m = re.match(r"^(\d{2})(\d{2})?(\d{2})?(\.\d+)?([+-]\d{4})?$", text.strip())
+    if not m or int(m.group(1)) > 23:
+        return None
+    return f"{m.group(1)}:{m.group(2) or '00'}:{m.group(3) or '00'}{m.group(4) or ''}"
+
+
+# -- codes -------------------------------------------------------------------------------------
+
+def system_uri(name: str) -> str | None:
+    """The FHIR system URI for a v2 coding-system name (table 0396), an OID or a URI; else None."""
+    n = name.strip()
+    if not n:
+        return None
+    row = table("hl7v2/coding-systems.csv").get(n) or table("hl7v2/coding-systems.csv").get(
+        n.upper())
+    if row:
+        return row["uri"]
+    m = re.match(r"^HL7(\d{4})$", n, re.I)
+    if m:
+        return V2_TABLE.format(m.group(1))
+    if re.match(r"^[0-2](\.\d+)+$", n):
+        return _oid_uri(n)
+    if re.match(r"^[a-z][a-z0-9+.-]*:", n):
+        return n
+    return None  # a local or unknown system: keep code and display, invent no URI
+
+
+def _oid_uri(oid: str) -> str:
+    row = table("identifier-systems.csv", key="oid").get(oid)
+    return row["uri"] if row else f"urn:oid:{oid}"
+
+
+def cwe(rep: Rep) -> dict | None:
+    """CWE/CE/CNE/CF -> CodeableConcept: .1-.3 and .4-.6 and .10-.12 codings, .9 text, .7 version."""
+    if not rep:
+        return None
+    first = coding(system_uri(c(rep, 3)), c(rep, 1), c(rep, 2), c(rep, 7))
+    second = coding(system_uri(c(rep, 6)), c(rep, 4), c(rep, 5), c(rep, 8))
+    third = coding(system_uri(c(rep, 12)), c(rep, 10), c(rep, 11), c(rep, 13))
+    text = c(rep, 9)
+    if not (first or second or third) and not text:
+        return None
+    cc = codeable(first, second, third, text=text or None)
+    return cc
+
+
+def table_coding(table_id: str, code: str, name: str | None = None) -> dict | None:
+    """A Coding in the v2 table's own code system (for codes with no FHIR concept map)."""
+    if not code:
+        return None
+    return coding(V2_TABLE.format(table_id), code, name)
+
+
+def mapped(table_name: str, code: str) -> str | None:
+    """The FHIR code for a v2 code through one of the IG-derived tables in mappings/hl7v2/tables."""
+    return lookup(T.format(table_name), code.strip()) if code else None
+
+
+def mapped_coding(table_name: str, code: str) -> dict | None:
+    """The FHIR Coding (system, code, display) for a v2 code through an IG-derived table."""
+    row = table(T.format(table_name)).get(code.strip()) if code else None
+    if not row or not row.get("target") or row["target"].startswith("!"):
+        return None
+    return coding(row.get("system") or None, row["target"], row.get("display") or None)
+
+
+# -- identifiers -------------------------------------------------------------------------------
+
+def hd_system(hd: Rep) -> str | None:
+    """HD -> a system URI: OID (HD.3=ISO) or UUID, a URI namespace, or a configured authority."""
+    ns, uid, kind = c(hd, 1), c(hd, 2), c(hd, 3).upper()
+    if uid and (kind in ("ISO", "") and re.match(r"^[0-2](\.\d+)+$", uid)):
+        return _oid_uri(uid)
+    if uid and kind == "UUID":
+        return f"urn:uuid:{uid.lower()}"
+    if uid and re.match(r"^[a-z][a-z0-9+.-]*:", uid):
+        return uid
+    for name in (ns, uid):
+        if name:
+            row = table("identifier-authorities.csv", key="authority").get(name)
+            if row:
+                return row["uri"]
+            if re.match(r"^[a-z][a-z0-9+.-]*:", name):
+                return name
+    return None
+
+
+def hd_label(hd: Rep) -> str:
+    """A display name for an HD: its namespace, else its universal id."""
+    return c(hd, 1) or c(hd, 2)
+
+
+def cx(rep: Rep) -> dict | None:
+    """CX -> Identifier: .1 value, .4 system (or assigner), .5 type, .7/.8 period."""
+    value = c(rep, 1)
+    if not value:
+        return None
+    authority = sub(rep, 4)
+    system = hd_system(authority)
+    ident = {
+        "type": _identifier_type(c(rep, 5)),
+        "system": system,
+        "value": value,
+        "period": prune({"start": date_only(c(rep, 7)), "end": date_only(c(rep, 8))}),
+        "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
+        else None,
+    }
+    return prune(ident)
+
+
+def _identifier_type(code: str) -> dict | None:
+    if not code:
+        return None
+    row = table(T.format("0203-identifier-type")).get(code)
+    if row and row.get("target"):
+        return codeable(coding(row.get("system") or V2_TABLE.format("0203"), row["target"],
+                               row.get("display") or None))
+    return codeable(coding(V2_TABLE.format("0203"), code))
+
+
+def ei(rep: Rep, type_code: str | None = None) -> dict | None:
+    """EI -> Identifier: .1 value, .2/.3/.4 assigning authority as an HD."""
+    value = c(rep, 1)
+    if not value:
+        return None
+    hd = [[c(rep, 2)], [c(rep, 3)], [c(rep, 4)]]
+    system = hd_system(hd)
+    return prune({
+        "type": _identifier_type(type_code) if type_code else None,
+        "system": system,
+        "value": value,
+        "assigner": {"display": hd_label(hd)} if not system and hd_label(hd) else None,
+    })
+
+
+def identity_key(ident: dict) -> str:
+    """A stable key for an Identifier: system (or assigner) and value."""
+    return f"{ident.get('system') or (ident.get('assigner') or {}).get('display', '')}|" \
+           f"{ident.get('value', '')}"
+
+
+# -- names, addresses, telecom ------------------------------------------------------------------
+
+def xpn(rep: Rep) -> dict | None:
+    """XPN -> HumanName: .1 family, .2/.3 given, .4 suffix, .5 prefix, .6 degree, .7 use."""
+    family, given1, given2 = c(rep, 1), c(rep, 2), c(rep, 3)
+    if not (family or given1 or given2):
+        return None
+    return prune({
+        "use": mapped("0200-name-use", c(rep, 7)),
+        "family": family,
+        "given": [g for g in (given1, given2) if g],
+        "prefix": [c(rep, 5)],
+        "suffix": [c(rep, 4), c(rep, 6)],
+        "period": prune({"start": dtm(c(rep, 12)), "end": dtm(c(rep, 13))}),
+    })
+
+
+def xad(rep: Rep) -> dict | None:
+    """XAD -> Address: .1/.2 line, .3 city, .4 state, .5 postalCode, .6 country, .7 use/type,
+    .9 district."""
+    addr = prune({
+        "use": mapped("0190-address-use", c(rep, 7)),
+        "type": mapped("0190-address-type", c(rep, 7)),
+        "line": [c(rep, 1), c(rep, 2)],
+        "city": c(rep, 3),
+        "district": c(rep, 9),
+        "state": c(rep, 4),
+        "postalCode": c(rep, 5),
+        "country": c(rep, 6),
+    })
+    if not addr or set(addr) <= {"use", "type"}:
+        return None
+    return addr
+
+
+def xtn(rep: Rep, default_use: str | None) -> dict | None:
+    """XTN -> ContactPoint: value from .1/.12, .4 (email) or .5-.8; .2 use; .3 system."""
+    equip = c(rep, 3)
+    system = mapped("0202-telecom-system", equip)
+    use = mapped("0201-telecom-use", c(rep, 2)) or default_use
+    if equip == "CP":
+        system, use = "phone", "mobile"
+    if equip in ("Internet", "X.400") or c(rep, 2) == "NET":
+        value = c(rep, 4) or c(rep, 1)
+        system = "email"
+    else:
+        built = " ".join(x for x in (
+            f"+{c(rep, 5)}" if c(rep, 5) else "",
+            f"({c(rep, 6)})" if c(rep, 6) else "",
+            c(rep, 7),
+            f"ext. {c(rep, 8)}" if c(rep, 8) else "") if x)
+        value = c(rep, 1) or c(rep, 12) or built or c(rep, 4)
+        if system is None and value and "@" in value:
+            system = "email"
+    if not value:
+        return None
+    return prune({"system": system or ("phone" if value else None), "value": value, "use": use})
+

@@ -1,0 +1,242 @@
+"""A decoded HL7 v2 message: delimiters from MSH, character set from MSH-18, segments split into
+fields, repetitions, components and subcomponents, with every escape sequence decoded.
+
+Hand-written rather than hl7apy's parser: hl7apy takes about 21 ms per ORU message and drops
+Z-segments or whole messages on LF line endings (DESIGN.md, measured); this splits in microseconds.
+Segments remember which fields a mapper read, so unread valued fields can be reported as unmapped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...issues import Issue, Location
+from ...vocabulary import table
+from .framing import RawMessage
+
+Rep = list[list[str]]  # one repetition: components, each a list of subcomponents
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+    truncation: str = ""  # v2.7+: a fifth encoding character
+
+
+def charset_codec(msh18: str) -> str | None:
+    """The Python codec for an MSH-18 value, or None when unknown."""
+    row = table("hl7v2/charsets.csv").get(msh18.strip().upper()) or table(
+        "hl7v2/charsets.csv").get(msh18.strip())
+    return row["codec"] if row else None
+
+
+class Segment:
+    """One segment: name, raw fields, 1-based field access with unescaping, and read tracking."""
+
+    __slots__ = ("name", "fields", "line", "position", "delims", "message", "_read", "_codec")
+
+    def __init__(self, name: str, fields: list[str], line: int, position: int,
+                 delims: Delimiters, codec: str) -> None:
+        self.name = name
+        self.fields = fields  # fields[n] is field n (for MSH, fields[1] is MSH-1)
+        self.line = line
+        self.position = position  # 1-based index of the segment in its message
+        self.delims = delims
+        self._codec = codec
+        self._read: set[int] = set()
+
+    def __repr__(self) -> str:
+        return f"<{self.name} line {self.line}>"
+
+    def raw(self, n: int) -> str:
+        """The raw (still escaped) text of field n, '' when absent."""
+        self._read.add(n)
+        return self.fields[n] if n < len(self.fields) else ""
+
+    def has(self, n: int) -> bool:
+        """True when field n holds a value (HL7 null `""` counts as a value: an explicit delete)."""
+        return n < len(self.fields) and self.fields[n] != ""
+
+    def reps(self, n: int) -> list[Rep]:
+        """Field n split into repetitions -> components -> subcomponents, unescaped."""
+        text = self.raw(n)
+        if not text:
+            return []
+        d = self.delims
+        if self.name == "MSH" and n in (1, 2):
+            return [[[text]]]
+        out = []
+        for rep in text.split(d.repetition):
+            comps = []
+            for comp in rep.split(d.component):
+                comps.append([self.unescape(s) for s in comp.split(d.subcomponent)])
+            out.append(comps)
+        return out
+
+    def rep(self, n: int) -> Rep:
+        """The first repetition of field n ([] when empty)."""
+        r = self.reps(n)
+        return r[0] if r else []
+
+    def value(self, n: int, comp: int = 1, sub: int = 1) -> str:
+        """Field n, component, subcomponent (1-based) of the first repetition, '' when absent."""
+        r = self.rep(n)
+        if len(r) < comp:
+            return ""
+        c = r[comp - 1]
+        if len(c) < sub:
+            return ""
+        return c[sub - 1].strip()
+
+    def text(self, n: int) -> str:
+        """Field n as text: repetitions joined by newlines, components kept with their delimiter.
+
+        For ST/TX/FT fields, where a component separator is ordinary text to the sender.
+        """
+        raw = self.raw(n)
+        if not raw:
+            return ""
+        d = self.delims
+        return "\n".join(self.unescape(r) for r in raw.split(d.repetition)).strip()
+
+    def valued_fields(self) -> list[int]:
+        """Numbers of the fields that hold a value."""
+        start = 3 if self.name == "MSH" else 1
+        return [i for i in range(start, len(self.fields)) if self.fields[i].strip()]
+
+    def unread(self) -> list[int]:
+        """Valued fields that no mapper read."""
+        return [i for i in self.valued_fields() if i not in self._read]
+
+    def touch(self, *ns: int) -> None:
+        """Mark fields as handled without reading them (e.g. set ids, fields folded elsewhere)."""
+        self._read.update(ns)
+
+    _ESC = re.compile(r"\\([^\\]*)\\")
+
+    def unescape(self, s: str) -> str:
+        """Decode \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\ and drop formatting escapes."""
+        d = self.delims
+        if d.escape not in s or not d.escape:
+            return s
+        if d.escape != "\\":
+            s = s.replace("\\", "\x00bs\x00").replace(d.escape, "\\")
+        s = self._ESC.sub(self._escape_value, s)
+        return s.replace("\x00bs\x00", "\\")
+
+    def _escape_value(self, m: re.Match) -> str:
+        d = self.delims
+        code = m.group(1)
+        if code == "F":
+            return d.field
+        if code == "S":
+            return d.component
+        if code == "T":
+            return d.subcomponent
+        if code == "R":
+            return d.repetition
+        if code == "E":
+            return d.escape
+        if code == "P" and d.truncation:
+            return d.truncation
+        if code in (".br", ".sp") or code.startswith(".sp"):
+            return "\n"
+        if code.startswith("X") and len(code) > 1:
+            try:
+                raw = bytes.fromhex(code[1:])
+            except ValueError:
+                return m.group(0)
+            try:
+                return raw.decode(self._codec)
+            except (UnicodeDecodeError, LookupError):
+                return raw.decode("latin-1")
+        if code in ("H", "N") or code.startswith((".", "C", "M", "Z")):
+            return ""  # highlighting, formatting, charset switches: no plain-text meaning
+        return m.group(0)
+
+
+@dataclass
+class Message:
+    """A decoded message: its segments, delimiters, charset, and header facts."""
+
+    index: int
+    segments: list[Segment]
+    delims: Delimiters
+    codec: str
+    issues: list[Issue] = field(default_factory=list)
+    terminated: bool = True
+
+    @property
+    def msh(self) -> Segment:
+        return self.segments[0]
+
+
+def _delimiters(msh: str) -> Delimiters | None:
+    if len(msh) < 8 or msh[3] in "\r\n":
+        return None
+    f = msh[3]
+    enc_end = msh.find(f, 4)
+    enc = msh[4:enc_end] if enc_end > 0 else msh[4:]
+    if len(enc) < 2:
+        return None
+    return Delimiters(
+        field=f, component=enc[0], repetition=enc[1] if len(enc) > 1 else "~",
+        escape=enc[2] if len(enc) > 2 else "", subcomponent=enc[3] if len(enc) > 3 else "&",
+        truncation=enc[4] if len(enc) > 4 else "")
+
+
+def decode_message(raw: RawMessage, source: str) -> Message | None:
+    """Decode a raw message (charset from MSH-18) and split its segments; None if MSH is unusable."""
+    first = raw.segments[0].decode("latin-1")
+    loc = Location(source=source, line=raw.lines[0], message=raw.index, segment="MSH")
+    delims = _delimiters(first)
+    issues: list[Issue] = []
+    if delims is None:
+        issues.append(Issue("fatal", "not-hl7", "MSH without field separator and encoding "
+                            "characters (MSH-1, MSH-2)", loc))
+        return Message(raw.index, [], Delimiters(), "ascii", issues, raw.terminated)
+    msh_fields = first.split(delims.field)
+    msh18 = msh_fields[17].split(delims.repetition)[0].split(delims.component)[0] \
+        if len(msh_fields) > 17 else ""
+    codec = "utf-8"
+    if msh18.strip():
+        found = charset_codec(msh18)
+        if found is None:
+            issues.append(Issue("warning", "bad-encoding",
+                                f"unknown character set {msh18!r} in MSH-18; read as UTF-8",
+                                Location(source=source, line=raw.lines[0], message=raw.index,
+                                         segment="MSH", field="MSH-18")))
+        else:
+            codec = found
+    segments: list[Segment] = []
+    for pos, (data, line) in enumerate(zip(raw.segments, raw.lines), 1):
+        text = _decode(data, codec, issues, Location(source=source, line=line,
+                                                     message=raw.index))
+        parts = text.split(delims.field)
+        name = parts[0].strip()
+        if name == "MSH":
+            fields = ["MSH", delims.field] + parts[1:]
+        else:
+            fields = parts
+        segments.append(Segment(name, fields, line, pos, delims, codec))
+    return Message(raw.index, segments, delims, codec, issues, raw.terminated)
+
+
+def _decode(data: bytes, codec: str, issues: list[Issue], loc: Location) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        fallback = "utf-8" if codec in ("ascii", "latin-1") else "latin-1"
+        try:
+            text = data.decode(fallback)
+        except UnicodeDecodeError:
+            fallback = "latin-1"
+            text = data.decode("latin-1")
+        issues.append(Issue("warning", "bad-encoding",
+                            f"bytes not valid in the declared character set ({codec}) at "
+                            f"column {exc.start + 1}; read as {fallback}", loc))
+        return text

@@ -1,0 +1,52 @@
+"""NK1 -> RelatedPerson (V2-to-FHIR NK1[RelatedPerson])."""
+from __future__ import annotations
+
+from ...fhir.ids import resource_id
+from .context import Context
+from .datatypes import cwe, cx, date_only, mapped_coding, table_coding, xad, xpn, xtn
+from .message import Segment
+
+
+def map_nk1(seg: Segment, ctx: Context) -> dict | None:
+    """NK1 -> RelatedPerson: name, relationship (0063) and contact role (0131), address, telecom."""
+    seg.touch(1)
+    if ctx.patient is None:
+        ctx.issue("warning", "unexpected-segment", "NK1 without a patient: not mapped", seg)
+        return None
+    names = [x for x in (xpn(r) for r in seg.reps(2)) if x]
+    relationship = []
+    rel = seg.rep(3)
+    if rel:
+        code = rel[0][0] if rel and rel[0] else ""
+        relationship.append(_coded("0063-relationship", code, cwe(rel)))
+    role = seg.rep(7)
+    if role:
+        code = role[0][0] if role and role[0] else ""
+        relationship.append(_coded("0131-contact-role", code, cwe(role)))
+    person = {
+        "resourceType": "RelatedPerson",
+        "id": resource_id("RelatedPerson", ctx.patient["id"], seg.value(1) or seg.position,
+                          seg.value(2, 1), seg.value(2, 2)),
+        "identifier": [x for x in (cx(r) for r in seg.reps(33)) if x],
+        "patient": ctx.subject(),
+        "relationship": [r for r in relationship if r],
+        "name": names,
+        "telecom": [x for x in (xtn(r, "home") for r in seg.reps(5)) if x]
+        + [x for x in (xtn(r, "work") for r in seg.reps(6)) if x]
+        + [x for x in (xtn(r, None) for r in seg.reps(40)) if x],
+        "address": [x for x in (xad(r) for r in seg.reps(4)) if x],
+        "period": {"start": date_only(seg.value(8)), "end": date_only(seg.value(9))},
+        "birthDate": date_only(seg.value(16)) if seg.value(16) else None,
+    }
+    return ctx.add(person, seg)
+
+
+def _coded(table_name: str, code: str, original: dict | None) -> dict | None:
+    found = mapped_coding(table_name, code)
+    if found is None:
+        return original or (
+            {"coding": [table_coding(table_name[:4], code)]} if code else None)
+    out = {"coding": [found]}
+    if original and original.get("text"):
+        out["text"] = original["text"]
+    return out

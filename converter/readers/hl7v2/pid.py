@@ -1,0 +1,142 @@
+"""PID, PD1 and MRG -> Patient (V2-to-FHIR PID[Patient], PD1[Patient], MRG)."""
+from __future__ import annotations
+
+from ...fhir.ids import ref, resource_id
+from .context import Context
+from .datatypes import c, cx, date_only, identity_key, mapped, mapped_coding, table_coding, xad, \
+    xpn, xtn
+from .message import Segment
+
+BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+
+
+def patient_identifiers(seg: Segment) -> list[dict]:
+    """PID-3 (and legacy PID-2, PID-4), PID-19 SSN, PID-20 driver's licence as Identifiers."""
+    out = [x for x in (cx(r) for r in seg.reps(3)) if x]
+    for n in (2, 4):
+        out += [x for x in (cx(r) for r in seg.reps(n)) if x and x not in out]
+    ssn = seg.value(19)
+    if ssn:
+        out.append({"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                         "code": "SS"}]},
+                    "system": "http://hl7.org/fhir/sid/us-ssn", "value": ssn})
+    dl = seg.rep(20)
+    if c(dl, 1):
+        out.append({"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                         "code": "DL"}]},
+                    "value": c(dl, 1)})
+    return out
+
+
+def patient_key(seg: Segment, identifiers: list[dict], ctx: Context) -> str:
+    """The business key of the patient: the first PID-3 identifier, else the name and birth date."""
+    if identifiers:
+        return identity_key(identifiers[0])
+    return f"demographics|{seg.value(5, 1)}|{seg.value(5, 2)}|{seg.value(7)[:8]}|{ctx.key}"
+
+
+def map_pid(seg: Segment, ctx: Context) -> dict:
+    """PID -> Patient."""
+    seg.touch(1)
+    identifiers = patient_identifiers(seg)
+    if not identifiers:
+        ctx.issue("warning", "missing-field", "no patient identifier (PID-3)", seg, 3)
+    birth = seg.value(7)
+    birth_date = date_only(birth) if birth else None
+    if birth and birth_date is None:
+        ctx.issue("warning", "invalid-date", f"not a valid birth date: {birth!r}", seg, 7)
+    birth_ext = None
+    if birth_date and len(birth.strip()) > 8:
+        t = ctx.dt(seg, 7)
+        if t and "T" in t:
+            birth_ext = {"extension": [{"url": BIRTH_TIME, "valueDateTime": t}]}
+    gender_code = seg.value(8)
+    gender = mapped("0001-gender", gender_code)
+    if gender_code and not gender:
+        ctx.issue("warning", "unknown-code", f"unknown administrative sex {gender_code!r}", seg, 8)
+    death = seg.value(29)
+    deceased_flag = seg.value(30)
+    patient = {
+        "resourceType": "Patient",
+        "id": resource_id("Patient", patient_key(seg, identifiers, ctx)),
+        "identifier": identifiers,
+        "name": [x for x in (xpn(r) for r in seg.reps(5)) if x],
+        "telecom": [x for x in (xtn(r, "home") for r in seg.reps(13)) if x]
+        + [x for x in (xtn(r, "work") for r in seg.reps(14)) if x],
+        "gender": gender,
+        "birthDate": birth_date,
+        "_birthDate": birth_ext,
+        "address": [x for x in (xad(r) for r in seg.reps(11)) if x],
+        "maritalStatus": _marital(seg),
+        "multipleBirthInteger": int(seg.value(25)) if seg.value(25).isdigit() else None,
+        "multipleBirthBoolean": (seg.value(24) == "Y") if seg.value(24) in ("Y", "N")
+        and not seg.value(25).isdigit() else None,
+        "deceasedDateTime": ctx.dt(seg, 29) if death else None,
+        "deceasedBoolean": (deceased_flag == "Y") if deceased_flag in ("Y", "N") and not death
+        else None,
+        "communication": [{"language": lang} for lang in ctx.codes(seg, 15)],
+        "extension": _race_ethnicity(seg, ctx),
+    }
+    if seg.value(6, 1):  # mother's maiden name
+        maiden = xpn(seg.rep(6))
+        if maiden:
+            patient["extension"] = (patient["extension"] or []) + [{
+                "url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName",
+                "valueString": maiden.get("family") or " ".join(maiden.get("given", []))}]
+    if seg.value(18):
+        patient["identifier"] = identifiers + [x for x in [
+            _typed(cx(seg.rep(18)), "AN")] if x]
+    return ctx.add(patient, seg)
+
+
+def _typed(ident: dict | None, code: str) -> dict | None:
+    if ident and "type" not in ident:
+        ident["type"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                     "code": code}]}
+    return ident
+
+
+def _marital(seg: Segment) -> dict | None:
+    code = seg.value(16)
+    if not code:
+        return None
+    found = mapped_coding("0002-marital-status", code)
+    cc = {"coding": [found or table_coding("0002", code, seg.value(16, 2) or None)]}
+    return cc
+
+
+def _race_ethnicity(seg: Segment, ctx: Context) -> list[dict] | None:
+    """PID-10 race and PID-22 ethnic group as (non-US-Core-specific) CodeableConcept extensions."""
+    out = []
+    for n, url in ((10, "http://hl7.org/fhir/StructureDefinition/patient-race"),
+                   (22, "http://hl7.org/fhir/StructureDefinition/patient-ethnicity")):
+        for cc in ctx.codes(seg, n):
+            out.append({"url": url, "valueCodeableConcept": cc})
+    return out or None
+
+
+def map_pd1(seg: Segment, ctx: Context) -> None:
+    """PD1 -> Patient.generalPractitioner (PD1-3 organisation, PD1-4 practitioner)."""
+    if ctx.patient is None:
+        return
+    gps = [x for x in (ctx.organization(r) for r in seg.reps(3)) if x]
+    gps += [x for x in (ctx.practitioner(r) for r in seg.reps(4)) if x]
+    if gps:
+        ctx.patient.setdefault("generalPractitioner", []).extend(gps)
+
+
+def map_mrg(seg: Segment, ctx: Context) -> None:
+    """MRG (merge events) -> the prior Patient record, inactive and linked as replaced."""
+    if ctx.patient is None:
+        return
+    prior_ids = [x for x in (cx(r) for r in seg.reps(1)) if x]
+    if not prior_ids:
+        return
+    prior = ctx.add({
+        "resourceType": "Patient",
+        "id": resource_id("Patient", identity_key(prior_ids[0])),
+        "identifier": [dict(i, use="old") for i in prior_ids],
+        "active": False,
+        "link": [{"other": ref(ctx.patient), "type": "replaced-by"}],
+    }, seg)
+    ctx.patient.setdefault("link", []).append({"other": ref(prior), "type": "replaces"})

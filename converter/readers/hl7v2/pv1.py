@@ -1,0 +1,119 @@
+"""PV1 and PV2 -> Encounter (V2-to-FHIR PV1[Encounter], PV2[Encounter]), Location when identifiable."""
+from __future__ import annotations
+
+from ...fhir.datatypes import coding
+from ...fhir.ids import ref, resource_id
+from .context import Context
+from .datatypes import V2_TABLE, c, cx, hd_label, mapped, mapped_coding, sub, table_coding
+from .message import Rep, Segment
+
+V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+# PV1 field -> participant type (v3 ParticipationType)
+PARTICIPANTS = ((7, "ATND", "attender"), (8, "REF", "referrer"), (9, "CON", "consultant"),
+                (17, "ADM", "admitter"))
+
+
+def map_pv1(seg: Segment, ctx: Context) -> dict | None:
+    """PV1 -> Encounter: class (0004), status, period, participants, location, visit number."""
+    seg.touch(1)
+    klass_code = seg.value(2)
+    klass = mapped_coding("0004-encounter-class", klass_code) or table_coding("0004", klass_code)
+    if klass is None:
+        klass = coding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown")
+    visit = [x for x in (cx(r) for r in seg.reps(19)) if x]
+    for v in visit:
+        v.setdefault("type", {"coding": [{"system": V2_TABLE.format("0203"), "code": "VN"}]})
+    start, end = ctx.dt(seg, 44), ctx.dt(seg, 45)
+    if end or seg.has(45):
+        status = "finished"
+    else:
+        status = mapped("0004-encounter-status", klass_code) or (
+            "planned" if klass_code == "P" else "unknown" if klass_code == "U" else "in-progress")
+    key = visit[0]["value"] if visit else f"{ctx.key}|PV1|{seg.position}"
+    participants = []
+    for n, code, display in PARTICIPANTS:
+        for r in seg.reps(n):
+            who = ctx.practitioner(r)
+            if who:
+                participants.append({"type": [{"coding": [coding(PARTICIPATION, code, display)]}],
+                                     "individual": who})
+    locations = []
+    for n, loc_status in ((3, "planned" if klass_code == "P" else "active"), (6, "completed"),
+                          (11, "reserved"), (42, "planned"), (43, "completed")):
+        loc = _location(seg.rep(n), ctx)
+        if loc:
+            locations.append({"location": ref(loc), "status": loc_status})
+    hospitalization = {
+        "preAdmissionIdentifier": cx(seg.rep(5)),
+        "admitSource": ctx.code(seg, 14),
+        "reAdmission": ctx.code(seg, 13),
+        "dischargeDisposition": _disposition(seg.rep(36)),
+        "dietPreference": ctx.codes(seg, 38),
+        "specialArrangement": ctx.codes(seg, 15),
+    }
+    encounter = {
+        "resourceType": "Encounter",
+        "id": resource_id("Encounter", ctx.patient["id"] if ctx.patient else "", key),
+        "identifier": visit,
+        "status": status,
+        "class": klass,
+        "type": [x for x in [ctx.code(seg, 4)] if x],
+        "serviceType": ctx.code(seg, 10),
+        "subject": ctx.subject(),
+        "participant": participants,
+        "period": {"start": start, "end": end},
+        "location": locations,
+        "hospitalization": hospitalization,
+    }
+    return ctx.add(encounter, seg)
+
+
+def _disposition(rep: Rep) -> dict | None:
+    code = c(rep, 1)
+    if not code:
+        return None
+    return {"coding": [coding(V2_TABLE.format("0112"), code, c(rep, 2) or None)]}
+
+
+def _location(pl: Rep, ctx: Context) -> dict | None:
+    """PL -> Location when it names at least a point of care or facility (else nothing)."""
+    poc, room, bed = c(pl, 1), c(pl, 2), c(pl, 3)
+    facility = hd_label(sub(pl, 4))
+    if not (poc or room or bed or facility):
+        return None
+    parts = [p for p in (poc, room, bed) if p]
+    name = " ".join(parts) + (f" ({facility})" if facility and parts else facility)
+    loc_id = resource_id("Location", facility, poc, room, bed)
+    for r in ctx.fragment.resources:
+        if r["id"] == loc_id:
+            return r
+    physical = "bd" if bed else "ro" if room else "wa" if poc else "si"
+    return ctx.add({
+        "resourceType": "Location",
+        "id": loc_id,
+        "name": name,
+        "description": c(pl, 9) or None,
+        "physicalType": {"coding": [coding(
+            "http://terminology.hl7.org/CodeSystem/location-physical-type", physical)]},
+    })
+
+
+def map_pv2(seg: Segment, ctx: Context) -> None:
+    """PV2 -> Encounter: admit reason (PV2-3), expected dates, length of stay, visit priority."""
+    enc = ctx.encounter
+    if enc is None:
+        return
+    reason = ctx.code(seg, 3)
+    if reason:
+        enc.setdefault("reasonCode", []).append(reason)
+    priority = ctx.code(seg, 25)
+    if priority:
+        enc["priority"] = priority
+    los = seg.value(11)
+    if los.isdigit():
+        enc["length"] = {"value": int(los), "unit": "days", "system": "http://unitsofmeasure.org",
+                         "code": "d"}
+    desc = seg.value(12)
+    if desc:
+        enc.setdefault("reasonCode", []).append({"text": desc})

@@ -1,0 +1,102 @@
+"""RXA and RXR -> Immunization (V2-to-FHIR RXA[Immunization], RXR[Immunization])."""
+from __future__ import annotations
+
+from ...fhir.datatypes import absent, coding, decimal_or_none
+from ...fhir.ids import resource_id
+from .context import Context
+from .datatypes import c, date_only, ei, mapped
+from .message import Segment
+from .obx import quantity
+
+PERFORMER_FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
+
+
+def map_rxa(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
+    """RXA -> Immunization: date (RXA-3), vaccine (RXA-5), dose (RXA-6/7), administering provider
+    (RXA-10), lot (RXA-15), expiry (RXA-16), manufacturer (RXA-17), refusal reason (RXA-18),
+    indication (RXA-19), completion status (RXA-20), action code (RXA-21), recorded (RXA-22)."""
+    seg.touch(1, 2)
+    vaccine = ctx.code(seg, 5)
+    if vaccine is None:
+        ctx.issue("error", "missing-field", "RXA-5 administered code is empty: not mapped", seg, 5)
+        return None
+    completion = seg.value(20).upper()
+    status = mapped("0322-completion-status", completion) or "completed"
+    if seg.value(21).upper() == "D":
+        status = "entered-in-error"
+    seg.touch(20, 21)
+    occurrence = ctx.dt(seg, 3)
+    dose = decimal_or_none(seg.value(6))
+    filler = ei(orc.rep(3)) if orc is not None and orc.value(3) else None
+    if orc is not None:
+        orc.touch(3)
+    identifiers = [filler] if filler else []
+    performers = []
+    for r in seg.reps(10):
+        who = ctx.practitioner(r)
+        if who:
+            performers.append({"function": {"coding": [coding(PERFORMER_FUNCTION, "AP",
+                                                              "Administering Provider")]},
+                               "actor": who})
+    if orc is not None and orc.value(12, 1) + orc.value(12, 2):
+        who = ctx.practitioner(orc.rep(12))
+        if who:
+            performers.append({"function": {"coding": [coding(PERFORMER_FUNCTION, "OP",
+                                                              "Ordering Provider")]},
+                               "actor": who})
+        orc.touch(12)
+    imm = {
+        "resourceType": "Immunization",
+        "id": resource_id("Immunization", *(
+            [identifiers[0].get("system", ""), identifiers[0]["value"]] if identifiers else
+            [ctx.patient["id"] if ctx.patient else ctx.key, seg.value(5, 1), seg.value(3)])),
+        "identifier": identifiers,
+        "status": status,
+        "statusReason": ctx.code(seg, 18) if status == "not-done" else None,
+        "vaccineCode": vaccine,
+        "patient": ctx.subject(),
+        "encounter": ctx.context_encounter(),
+        "occurrenceDateTime": occurrence,
+        "_occurrenceDateTime": None if occurrence else absent("unknown"),
+        "recorded": ctx.dt(seg, 22),
+        "primarySource": None,
+        "lotNumber": "; ".join(r[0][0] for r in seg.reps(15) if r and r[0] and r[0][0]) or None,
+        "expirationDate": date_only(seg.value(16)) if seg.value(16) else None,
+        "manufacturer": ctx.organization(seg.rep(17)),
+        "doseQuantity": quantity(dose, seg.rep(7)) if dose is not None and seg.value(6) != "999"
+        else None,
+        "performer": performers,
+        "reasonCode": ctx.codes(seg, 19),
+    }
+    if status != "not-done" and seg.has(18):
+        imm["statusReason"] = ctx.code(seg, 18)
+    if seg.has(11):
+        seg.touch(11)  # RXA-11 administered-at location: kept only as text of the location
+        place = c(seg.rep(11), 4) or c(seg.rep(11), 1)
+        if place:
+            imm["location"] = {"display": place}
+    return ctx.add(imm, seg)
+
+
+def map_rxr(seg: Segment, ctx: Context, target: dict | None) -> None:
+    """RXR -> route (RXR-1) and site (RXR-2) of the Immunization or MedicationRequest it follows."""
+    if target is None:
+        ctx.issue("warning", "unexpected-segment", "RXR without an RXA, RXE or RXO before it",
+                  seg)
+        return
+    route, site = ctx.code(seg, 1), ctx.code(seg, 2)
+    if target["resourceType"] == "Immunization":
+        if route:
+            target["route"] = route
+        if site:
+            target["site"] = site
+    else:
+        dosage = target.setdefault("dosageInstruction", [{}])[0]
+        if route:
+            dosage["route"] = route
+        if site:
+            dosage["site"] = site
+        if not dosage:
+            target["dosageInstruction"] = [d for d in target["dosageInstruction"] if d] or None
+            if target["dosageInstruction"] is None:
+                del target["dosageInstruction"]

@@ -1,0 +1,39 @@
+"""SPM -> Specimen (V2-to-FHIR SPM[Specimen])."""
+from __future__ import annotations
+
+from ...fhir.ids import ref, resource_id
+from .context import Context
+from .datatypes import c, cwe, ei, sub
+from .message import Segment
+
+
+def map_spm(seg: Segment, ctx: Context, report: dict | None, request: dict | None) -> dict:
+    """SPM -> Specimen: identifiers (SPM-2 EIP), type (SPM-4), collection method/site/time
+    (SPM-7, SPM-8, SPM-17), received time (SPM-18), condition (SPM-24)."""
+    seg.touch(1)
+    eip = seg.rep(2)
+    ids = [x for x in (ei(sub(eip, 1)), ei(sub(eip, 2))) if x]
+    collected = seg.rep(17)
+    start = ctx.dt(seg, 17, 1, value=c(collected, 1))
+    end = ctx.dt(seg, 17, 2, value=c(collected, 2)) if c(collected, 2) else None
+    key = next((f"{i.get('system', '')}|{i['value']}" for i in ids), None) or \
+        f"{ctx.key}|SPM|{seg.position}"
+    specimen = ctx.add({
+        "resourceType": "Specimen",
+        "id": resource_id("Specimen", key),
+        "identifier": ids,
+        "type": ctx.code(seg, 4),
+        "subject": ctx.subject(),
+        "request": [ref(request)] if request else None,
+        "receivedTime": ctx.dt(seg, 18),
+        "collection": {
+            "method": ctx.code(seg, 7),
+            "bodySite": ctx.code(seg, 8),
+            "collectedDateTime": start if not end else None,
+            "collectedPeriod": {"start": start, "end": end} if end else None,
+        },
+        "condition": [x for x in (cwe(r) for r in seg.reps(24)) if x],
+    }, seg)
+    if report is not None:
+        report.setdefault("specimen", []).append(ref(specimen))
+    return specimen

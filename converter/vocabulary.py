@@ -18,8 +18,18 @@ def _read_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+@lru_cache(maxsize=1)
+def _root():
+    """The installed `converter.mappings`, or `mappings/` beside the source tree when the package
+    is imported from a checkout without being installed."""
+    try:
+        return resources.files("converter.mappings")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "mappings"
+
+
 def _package_text(relpath: str) -> str | None:
-    node = resources.files("converter.mappings")
+    node = _root()
     for part in relpath.split("/"):
         node = node / part
     try:

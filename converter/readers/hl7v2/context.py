@@ -13,6 +13,10 @@ from .datatypes import c, cwe, dtm, hd_label, hd_system, identity_key, sub
 from .message import Message, Rep, Segment
 
 
+# Resources several segments may name: created once per message, then referenced.
+SHARED_TYPES = frozenset({"Organization", "Practitioner", "Location", "Medication"})
+
+
 @dataclass
 class Context:
     """Per-message mapping state."""
@@ -27,6 +31,7 @@ class Context:
     evn: Segment | None = None  # the EVN segment, folded into the message's Provenance
     produced: dict[int, dict] = field(default_factory=dict)  # id(segment) -> resource it made
     _people: dict[str, dict] = field(default_factory=dict)
+    _ids: set[str] = field(default_factory=set)
 
     # -- issues -------------------------------------------------------------------------------
     def loc(self, seg: Segment, fld: int | None = None, comp: int | None = None) -> Location:
@@ -66,6 +71,13 @@ class Context:
     def add(self, resource: dict[str, Any], seg: Segment | None = None) -> dict[str, Any]:
         """Prune a resource, add it to the fragment, remember which segment made it."""
         resource = prune(resource)
+        if resource["id"] in self._ids and resource["resourceType"] in SHARED_TYPES:
+            return next(r for r in self.fragment.resources if r["id"] == resource["id"])
+        if resource["id"] in self._ids and seg is not None:
+            # Two segments of one message with the same business key (e.g. an OBX repeated with
+            # the same set id and code): both kept, the second keyed by its position.
+            resource["id"] = resource_id(resource["resourceType"], resource["id"], seg.position)
+        self._ids.add(resource["id"])
         self.fragment.resources.append(resource)
         if seg is not None:
             self.produced.setdefault(id(seg), resource)

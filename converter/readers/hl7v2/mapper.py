@@ -193,8 +193,9 @@ def _map_segment(seg: Segment, ctx: Context, scope: dict[str, Any],
         return map_in1(seg, ctx)
     if name == "TXA":
         doc = map_txa(seg, ctx)
-        scope["document"] = doc
         documents.append((doc, []))
+        if ctx.event.startswith("MDM"):  # in MDM the OBX that follow are the document's body
+            scope["document"] = doc
         return None
     return None
 

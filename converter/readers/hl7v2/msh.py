@@ -27,7 +27,8 @@ def map_msh(seg: Segment, ctx: Context) -> dict:
         "resourceType": "MessageHeader",
         "id": resource_id("MessageHeader", ctx.key),
         "eventCoding": coding(V2_TABLE.format("0003"), seg.value(9, 2) or seg.value(9, 1),
-                              None),
+                              None) or coding(
+            "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", "Unknown"),
         "source": {"name": source_name,
                    "endpoint": _endpoint(sender_app) or f"urn:medbundle:v2-application:"
                                                         f"{_safe(source_name)}"},

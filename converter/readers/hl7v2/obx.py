@@ -17,6 +17,7 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ANALYSIS_TIME = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time"
 VALUE_ATTACHMENT = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.value"
+_LOOSE_SN = re.compile(r"^\s*(<=|>=|<|>|=)?\s*(-?\d*\.?\d+)\s*$")
 _RANGE = re.compile(r"^\s*([<>]=?)?\s*(-?\d*\.?\d+)\s*(?:(-|–|to)\s*(-?\d*\.?\d+))?\s*$")
 
 
@@ -45,6 +46,9 @@ def quantity(value: Decimal, units: Rep, comparator: str | None = None) -> dict:
 def _sn(rep: Rep, units: Rep) -> tuple[str, object] | None:
     """SN (structured numeric) -> (FHIR value[x] name, value) per the IG's SN rules."""
     comp, n1, sep, n2 = c(rep, 1), c(rep, 2), c(rep, 3), c(rep, 4)
+    m = _LOOSE_SN.match(comp) if not (n1 or sep or n2) else None
+    if m:  # "<0.10" sent in one component instead of "<^0.10": read as the sender meant
+        comp, n1 = m.group(1) or "", m.group(2)
     d1, d2 = decimal_or_none(n1), decimal_or_none(n2)
     if comp == "<>":
         return "valueString", "".join(x for x in (comp, n1, sep, n2) if x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import absent, coding, decimal_or_none
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import c, date_only, ei, mapped
+from .datatypes import c, date_only, ei, mapped, system_uri
 from .message import Segment
 from .obx import quantity
 
@@ -62,7 +62,7 @@ def map_rxa(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
         "primarySource": None,
         "lotNumber": "; ".join(r[0][0] for r in seg.reps(15) if r and r[0] and r[0][0]) or None,
         "expirationDate": date_only(seg.value(16)) if seg.value(16) else None,
-        "manufacturer": ctx.organization(seg.rep(17)),
+        "manufacturer": _manufacturer(seg, ctx),
         "doseQuantity": quantity(dose, seg.rep(7)) if dose is not None and seg.value(6) != "999"
         else None,
         "performer": performers,
@@ -100,3 +100,17 @@ def map_rxr(seg: Segment, ctx: Context, target: dict | None) -> None:
             target["dosageInstruction"] = [d for d in target["dosageInstruction"] if d] or None
             if target["dosageInstruction"] is None:
                 del target["dosageInstruction"]
+
+
+def _manufacturer(seg: Segment, ctx: Context) -> dict | None:
+    """RXA-17 is a CWE (code^name^MVX): an Organization named by the text, identified by the code."""
+    rep = seg.rep(17)
+    code, name = c(rep, 1), c(rep, 2)
+    if not (code or name):
+        return None
+    system = system_uri(c(rep, 3))
+    org = ctx.add({"resourceType": "Organization",
+                   "id": resource_id("Organization", f"{system or ''}|{code}" if code else name),
+                   "identifier": [{"system": system, "value": code}] if code else None,
+                   "name": name or code})
+    return {"reference": f"urn:uuid:{org['id']}", "display": name or code}

@@ -1,0 +1,54 @@
+"""Benchmark: convert the shared HL7 v2 corpus repeatedly; ms per message (validation on and off)
+and peak memory. Numbers go in the README; run on the 2-core CI-class machine.
+
+    python bench/bench_hl7v2.py [--rounds N] [--corpus DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+import tracemalloc
+from pathlib import Path
+
+from converter import convert
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "hl7v2")
+    args = ap.parse_args()
+    files = sorted(p for p in args.corpus.rglob("*") if p.suffix in (".hl7", ".txt"))
+    blobs = [p.read_bytes() for p in files]
+    messages = sum(convert(b, validate=False).fragments for b in blobs)  # warm-up, and count
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, {len(__import__('os').sched_getaffinity(0))} cores")
+    print(f"corpus: {len(files)} files, {messages} messages")
+    for validate in (True, False):
+        best = float("inf")
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            for b in blobs:
+                convert(b, validate=validate)
+            best = min(best, time.perf_counter() - t0)
+        label = "with validation" if validate else "without validation"
+        print(f"{label}: {best / messages * 1000:.3f} ms per message (best of {args.rounds})")
+    # One big stream: memory stays proportional to the output, not to parsing.
+    stream = b"".join(blobs) * 4
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    result = convert(stream)
+    elapsed = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"one stream of {result.fragments} messages: {elapsed:.2f} s, "
+          f"{len(result.bundles)} bundles, tracemalloc peak {peak / 2**20:.1f} MiB, "
+          f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

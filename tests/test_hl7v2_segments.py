@@ -1,0 +1,226 @@
+"""Per segment family: field values from corpus messages reach the right FHIR elements."""
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+
+from converter import convert
+
+from conftest import HL7_CORPUS, by_ref, one, resources
+
+MS = HL7_CORPUS / "ms-fhir-converter"
+
+
+def test_pid_patient_demographics():
+    b = convert(HL7_CORPUS / "test_conversions_ORU_R01.hl7").bundle
+    p = one(b, "Patient")
+    assert p["identifier"][0]["value"] == "1032702"
+    assert p["identifier"][0]["type"]["coding"][0]["code"] == "MR"
+    assert p["name"][0] == {"use": "official", "family": "Everywoman", "given": ["Eve", "L"],
+                            "prefix": ["Dr"], "suffix": ["Jr"],
+                            "period": {"start": "2000-09-09", "end": "2030-12-31"}}
+    assert p["name"][1]["use"] == "maiden"
+    assert p["gender"] == "female"
+    # PID-7 197006010912 has no offset: the date only, never the host's zone
+    assert p["birthDate"] == "1970-06-01"
+    assert "_birthDate" not in p
+    assert p["address"][0]["city"] == "Ann Arbor" and p["address"][0]["line"] == [
+        "1000 House Lane", "Appt 123"]
+    emails = [t for t in p["telecom"] if t["system"] == "email"]
+    assert emails == [{"system": "email", "value": "eve@test.test", "use": "home"}]
+    assert p["maritalStatus"]["coding"][0]["code"] == "M"
+
+
+def test_obr_obx_report_and_observations():
+    b = convert(HL7_CORPUS / "test_conversions_ORU_R01.hl7").bundle
+    report = one(b, "DiagnosticReport")
+    assert report["status"] == "final"
+    assert report["code"]["coding"][0] == {"system": "http://loinc.org", "code": "51523-9",
+                                           "display": "Grass Pollen Mix"}
+    results = [by_ref(b, r) for r in report["result"]]
+    assert [o["code"]["coding"][0]["code"] for o in results] == ["6153-1", "6041-8", "6265-3"]
+    first = results[0]
+    assert first["valueQuantity"]["value"] == Decimal("3.9")
+    assert first["valueQuantity"]["unit"] == "kU/L"
+    assert first["referenceRange"][0]["text"] == "<0.10"
+    assert first["referenceRange"][0]["high"]["value"] == Decimal("0.10")
+    assert first["interpretation"][0]["coding"][0]["code"] == "A"
+    assert first["status"] == "final"
+    assert first["category"][0]["coding"][0]["code"] == "laboratory"
+    # SN "<0.10" -> a Quantity with comparator
+    assert results[2]["valueQuantity"] == {"value": Decimal("0.10"), "comparator": "<",
+                                           "unit": "kU/L", "system": "http://unitsofmeasure.org",
+                                           "code": "kU/L"}
+    request = by_ref(b, report["basedOn"][0])
+    assert request["resourceType"] == "ServiceRequest"
+    # NTE under OBR: a note of the order (R4 DiagnosticReport has no note)
+    assert request["note"][0]["text"] == "Allergy test interpretations are subjective."
+
+
+def test_pv1_encounter():
+    b = convert(HL7_CORPUS / "test_conversions_ORU_R01.hl7").bundle
+    enc = one(b, "Encounter")
+    assert enc["class"]["code"] == "EMER"
+    assert enc["class"]["system"] == "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+    assert enc["identifier"][0]["value"] == "81456267"
+    attender = enc["participant"][0]
+    assert attender["type"][0]["coding"][0]["code"] == "ATND"
+    assert by_ref(b, attender["individual"])["name"][0]["family"] == "Jones"
+
+
+def test_al1_dg1_pr1_nk1_in1_from_adt():
+    b = convert(MS / "ADT-A01-01.hl7").bundle
+    allergy = one(b, "AllergyIntolerance")
+    assert allergy["code"]["coding"][0]["code"] == "P"
+    assert allergy["code"]["coding"][0]["display"] == "PENICILLIN"
+    assert allergy["category"] == ["environment"]  # AL1-2 EA
+    assert allergy["clinicalStatus"]["coding"][0]["code"] == "active"
+    cond = one(b, "Condition")
+    assert cond["code"]["coding"][0] == {"system": "http://snomed.info/sct", "code": "422504002",
+                                         "display": "Ischemic stroke(disorder)"}
+    assert cond["onsetDateTime"] == "2004-01-25T11:40:25+04:20"
+    assert cond["category"][0]["coding"][0]["code"] == "encounter-diagnosis"
+    enc = one(b, "Encounter")
+    assert enc["diagnosis"][0]["use"]["coding"][0]["code"] == "AD"
+    assert by_ref(b, enc["diagnosis"][0]["condition"]) is not None
+    proc = one(b, "Procedure")
+    assert proc["code"]["coding"][0]["code"] == "76164006"
+    assert proc["performedDateTime"] == "2005-01-25T11:40:00+01:00"
+    person = one(b, "RelatedPerson")
+    assert person["name"][0]["given"][0] == "ADAM"
+    cov = one(b, "Coverage")
+    assert by_ref(b, cov["payor"][0])["name"] == "Blue Cross Blue Shield of Texas"
+
+
+def test_rxa_rxr_immunization():
+    b = convert(MS / "VXU-V04-01.hl7").bundle
+    imm = one(b, "Immunization")
+    assert imm["vaccineCode"]["coding"][0] == {"system": "http://hl7.org/fhir/sid/ndc",
+                                               "code": "49281021588", "display": "TENIVAC"}
+    assert imm["occurrenceDateTime"] == "2021-08-18"
+    assert imm["doseQuantity"]["value"] == Decimal("0.5")
+    assert imm["status"] == "completed"
+    assert imm["lotNumber"] == "315841"
+    assert imm["expirationDate"] == "2021-12-16"
+    assert imm["route"]["coding"][0]["code"] == "C28161"
+    assert imm["site"]["coding"][0]["code"] == "RD"
+    assert by_ref(b, imm["manufacturer"])["name"] == "Sanofi Pasteur"
+
+
+def test_mdm_document_reference_carries_text():
+    b = convert(HL7_CORPUS / "test_conversions_MDM_T02.hl7").bundle
+    doc = one(b, "DocumentReference")
+    assert doc["content"], doc
+    assert doc["subject"]["reference"] == f"urn:uuid:{one(b, 'Patient')['id']}"
+
+
+def _msg(*segments: str, terminator: str = "\r") -> bytes:
+    return (terminator.join(segments) + terminator).encode("utf-8")
+
+
+MSH = "MSH|^~\\&|LAB|HOSP|EHR|HOSP|202401021030+0100||ORU^R01^ORU_R01|MSG1|P|2.5.1"
+
+
+def test_escapes_decimals_and_components():
+    data = _msg(MSH, "PID|1||42^^^HOSP^MR||O\\T\\Brien^Mary||19800101|F",
+                "OBR|1||F1|2345-7^Glucose^LN|||202401020800+0100||||||||||||||||||F",
+                "OBX|1|NM|2345-7^Glucose^LN||1.50|mg/dL^mg/dL^UCUM|70-99|H|||F",
+                "NTE|1||line one\\.br\\line two \\F\\ pipe \\X41\\",
+                "OBX|2|NM|8867-4^Heart rate^LN||60~120|/min^/min^UCUM|||||F")
+    b = convert(data).bundle
+    assert one(b, "Patient")["name"][0]["family"] == "O&Brien"
+    obs = resources(b, "Observation")
+    assert obs[0]["valueQuantity"]["value"] == Decimal("1.50")
+    assert str(obs[0]["valueQuantity"]["value"]) == "1.50"
+    assert obs[0]["referenceRange"][0]["low"]["value"] == Decimal("70")
+    assert obs[0]["effectiveDateTime"] == "2024-01-02T08:00:00+01:00"
+    assert obs[0]["note"][0]["text"] == "line one\nline two | pipe A"
+    # repeated OBX-5 -> one Observation with a component per repetition
+    assert [c["valueQuantity"]["value"] for c in obs[1]["component"]] == [60, 120]
+    from converter.writers.json import dumps
+    assert b'"value": 1.50' in dumps(obs[0])
+
+
+def test_line_endings_bom_mllp_and_batches_give_the_same_bundle():
+    segs = (MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F",
+            "OBR|1||F1|2345-7^Glucose^LN|||202401020800+0100||||||||||||||||||F",
+            "OBX|1|NM|2345-7^Glucose^LN||95|mg/dL|||||F")
+    plain = convert(_msg(*segs)).bundle
+    for variant in (_msg(*segs, terminator="\n"), _msg(*segs, terminator="\r\n"),
+                    b"\xef\xbb\xbf" + _msg(*segs), b"\x0b" + _msg(*segs) + b"\x1c\r",
+                    _msg("FHS|^~\\&", "BHS|^~\\&", *segs, "BTS|1", "FTS|1")):
+        assert convert(variant).bundle == plain
+
+
+def test_many_messages_one_bundle_per_patient():
+    a = (MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F")
+    b_ = (MSH.replace("MSG1", "MSG2"), "PID|1||43^^^HOSP^MR||Roe^Rick||19700101|M")
+    result = convert(_msg(*a) + _msg(*b_) + _msg(*a).replace(b"MSG1", b"MSG3"))
+    assert len(result.bundles) == 2
+    assert [one(x, "Patient")["name"][0]["family"] for x in result.bundles] == ["Doe", "Roe"]
+    assert len(resources(result.bundles[0], "MessageHeader")) == 2
+
+
+def test_gb18030_chinese_name_survives():
+    msh = MSH + "||||||GB 18030-2000"
+    data = (msh + "\rPID|1||88^^^HOSP^MR||王^小明||19900101|M\r").encode("gb18030")
+    b = convert(data).bundle
+    assert one(b, "Patient")["name"][0] == {"family": "王", "given": ["小明"]}
+
+
+def test_utf8_declared_and_latin1():
+    data = (MSH + "||||||8859/1\rPID|1||9^^^H^MR||Müller^Jörg||19900101|M\r").encode("latin-1")
+    assert one(convert(data).bundle, "Patient")["name"][0]["family"] == "Müller"
+
+
+def test_time_without_offset_is_cut_to_date_and_reported():
+    data = _msg(MSH.replace("202401021030+0100", "202401021030"),
+                "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F", "PV1|1|I|||||||||||||||||V1|||||"
+                "||||||||||||||||||||202401020900")
+    result = convert(data)
+    enc = one(result.bundle, "Encounter")
+    assert enc["period"]["start"] == "2024-01-02"
+    assert any(i.code == "timezone-assumed" and i.location.field == "PV1-44"
+               for i in result.issues)
+
+
+def test_z_segments_and_unmapped_fields_are_reported():
+    data = _msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F" + "|" * 31 + "X",
+                "ZPI|1|custom stuff")
+    result = convert(data)
+    z = [i for i in result.issues if i.code == "unmapped-segment" and i.location.segment == "ZPI"]
+    assert z and z[0].location.line == 3
+    assert any(i.code == "unmapped-field" and i.location.field == "PID-39" for i in result.issues)
+
+
+def test_deterministic_ids_and_bytes():
+    from converter.writers.json import dumps
+
+    path = MS / "ADT-A01-01.hl7"
+    assert dumps(convert(path).bundle) == dumps(convert(path).bundle)
+    ids = {e["resource"]["id"] for e in convert(path).bundle["entry"]}
+    assert len(ids) == len(convert(path).bundle["entry"])
+
+
+def test_transaction_bundle_uses_conditional_updates():
+    b = convert(HL7_CORPUS / "test_conversions_ORU_R01.hl7", bundle_type="transaction").bundle
+    assert b["type"] == "transaction"
+    patient_entry = next(e for e in b["entry"] if e["resource"]["resourceType"] == "Patient")
+    assert patient_entry["request"]["method"] == "PUT"
+    assert patient_entry["request"]["url"].startswith("Patient?identifier=") or \
+        patient_entry["request"]["url"].startswith("Patient/")
+    report_entry = next(e for e in b["entry"]
+                        if e["resource"]["resourceType"] == "DiagnosticReport")
+    assert report_entry["request"]["url"].startswith("DiagnosticReport?identifier=urn:oid:")
+
+
+def test_ed_report_attachment_is_base64():
+    data = _msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F",
+                "OBR|1||F1|11502-2^Lab report^LN|||202401020800+0100||||||||||||||||||F",
+                "OBX|1|TX|11502-2^Lab report^LN||First line of the report||||||F",
+                "OBX|2|TX|11502-2^Lab report^LN||Second line||||||F")
+    b = convert(data).bundle
+    report = one(b, "DiagnosticReport")
+    text = base64.b64decode(report["presentedForm"][0]["data"]).decode()
+    assert text == "First line of the report\nSecond line"
+    assert not resources(b, "Observation")

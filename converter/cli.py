@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 
@@ -47,6 +48,21 @@ def _print_issues(issues: list[Issue], verbose: bool) -> None:
     if hidden:
         _err(f"medbundle: {hidden} information notes (unmapped fields and segments...); "
              "--verbose shows them, --report FILE keeps them")
+
+
+@contextmanager
+def _progress() -> Iterator[Callable | None]:
+    """A live count of converted units on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.completed} converted  {task.description}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=None)
+        yield lambda frag: bar.update(task, advance=1, description=frag.source[-60:])
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -101,8 +117,9 @@ def convert(
     if output and out_dir:
         _err("medbundle: -o and --out-dir cannot be used together")
         raise typer.Exit(2)
-    result: Result = run_convert(inputs, format=fmt.value, bundle_type=bundle_type.value,
-                                 validate=not no_validate)
+    with _progress() as tick:
+        result: Result = run_convert(inputs, format=fmt.value, bundle_type=bundle_type.value,
+                                     validate=not no_validate, on_fragment=tick)
     _print_issues(result.issues, verbose)
     if report:
         _write(report, dumps(operation_outcome(result.issues)))

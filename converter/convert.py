@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from .assemble import assemble
 from .fragment import Fragment
@@ -46,11 +46,13 @@ class Result:
 
 
 def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
-            validate: bool = True, stdin: BinaryIO | None = None) -> Result:
+            validate: bool = True, stdin: BinaryIO | None = None,
+            on_fragment: Callable[[Fragment], None] | None = None) -> Result:
     """Convert HL7 v2, CDA and DICOM inputs into one FHIR R4 Bundle per patient.
 
     `inputs`: a path, "-" (stdin), bytes, a binary file object, or a list of these.
-    Bad input never raises: it is reported in `Result.issues`.
+    Bad input never raises: it is reported in `Result.issues`. `on_fragment` is called after each
+    message, document or study is read (the CLI's progress display).
     """
     sources, issues = discover(inputs, format, stdin)
     fragments: list[Fragment] = []
@@ -63,6 +65,8 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
         for frag in read(group):
             fragments.append(frag)
             issues.extend(frag.issues)
+            if on_fragment is not None:
+                on_fragment(frag)
     result = Result(issues=issues, fragments=len(fragments))
     for _group, bundle in assemble(fragments, bundle_type):
         if validate:

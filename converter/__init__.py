@@ -3,6 +3,7 @@
     from converter import convert
     result = convert("feed.hl7")
     result.bundle, result.bundles, result.issues, result.ok
+    html = summarize(result.bundle, format="html", lang="zh")
 """
 from .convert import Result, convert
 from .issues import Issue, Location
@@ -18,4 +19,11 @@ def validate(bundle: dict) -> dict:
     return operation_outcome(validate_bundle(bundle))
 
 
-__all__ = ["convert", "validate", "Result", "Issue", "Location", "__version__"]
+def summarize(bundle: dict, format: str = "html", lang: str = "en", **options):
+    """The human-readable summary of a Bundle (HTML or Markdown text, PDF bytes)."""
+    from .summary import summarize as _summarize
+
+    return _summarize(bundle, format=format, lang=lang, **options)
+
+
+__all__ = ["convert", "validate", "summarize", "Result", "Issue", "Location", "__version__"]

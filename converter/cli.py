@@ -12,6 +12,8 @@ import typer
 from . import __version__
 from .convert import Result, convert as run_convert
 from .issues import Issue
+from .summary.command import Language, summary as summary_command, write_summary
+from .summary.fonts import MissingFontError
 from .writers.json import dumps, loads
 from .writers.outcome import operation_outcome, sort_issues
 
@@ -112,6 +114,10 @@ def convert(
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip validation (faster)."),
     compact: bool = typer.Option(False, "--compact", help="One-line JSON."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Also print information notes."),
+    summary_file: Optional[Path] = typer.Option(
+        None, "--summary", help="Also write a human-readable summary (.html, .md or .pdf)."),
+    summary_lang: Language = typer.Option(Language.en, "--summary-lang",
+                                          help="Summary language: en, zh or en+zh."),
 ) -> None:
     """Convert inputs to FHIR R4 Bundle JSON (one Bundle per patient)."""
     if output and out_dir:
@@ -148,6 +154,16 @@ def convert(
         for b in result.bundles:  # NDJSON: one Bundle per line
             sys.stdout.buffer.write(dumps(b, 0))
     sys.stdout.flush()
+    if summary_file:
+        if len(result.bundles) > 1:
+            _err("medbundle: --summary takes one patient; use medbundle summary on each Bundle")
+            raise typer.Exit(2)
+        try:
+            write_summary(result.bundles[0], summary_file, summary_lang.value,
+                          operation_outcome(result.issues))
+        except (MissingFontError, ValueError) as exc:
+            _err(f"medbundle: {exc}")
+            raise typer.Exit(2)
     raise typer.Exit(result.exit_code)
 
 
@@ -184,6 +200,15 @@ def validate(
     errors = sum(1 for i in issues if i.is_error)
     _err(f"medbundle: {bundle}: {errors} error(s), {len(issues) - errors} other issue(s)")
     raise typer.Exit(1 if errors else 0)
+
+
+app.command(name="summary", epilog="""Examples:
+
+  medbundle summary bundle.json -o summary.html
+
+  medbundle summary bundle.json --format pdf --lang zh
+
+  medbundle summary bundle.json -o summary.md --lang en+zh""")(summary_command)
 
 
 @app.command()

@@ -92,9 +92,8 @@ def discover(inputs: Any, fmt: str = "auto", stdin: BinaryIO | None = None
     issues: list[Issue] = []
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     for n, item in enumerate(items, 1):
-        for src in _expand(item, n, stdin, issues):
-            _classify(src, fmt, issues, explicit=not src.name.startswith("\x00walk:"))
-            src.name = src.name.removeprefix("\x00walk:")
+        for src, walked in _expand(item, n, stdin, issues):
+            _classify(src, fmt, issues, explicit=not walked)
             if src.format == "zip":
                 for member in expand_zip(src, issues):
                     _classify(member, fmt, issues, explicit=False)
@@ -105,9 +104,11 @@ def discover(inputs: Any, fmt: str = "auto", stdin: BinaryIO | None = None
     return sources, issues
 
 
-def _expand(item: Any, n: int, stdin: BinaryIO | None, issues: list[Issue]) -> Iterator[Source]:
+def _expand(item: Any, n: int, stdin: BinaryIO | None, issues: list[Issue]
+            ) -> Iterator[tuple[Source, bool]]:
+    """The Sources an input item stands for, each with True when found by walking a directory."""
     if isinstance(item, (bytes, bytearray, memoryview)):
-        yield Source(name=f"<bytes {n}>", format=None, data=bytes(item))
+        yield Source(name=f"<bytes {n}>", format=None, data=bytes(item)), False
         return
     if hasattr(item, "read"):
         data = item.read()
@@ -115,14 +116,14 @@ def _expand(item: Any, n: int, stdin: BinaryIO | None, issues: list[Issue]) -> I
             data = data.encode("utf-8")
         name = getattr(item, "name", None)
         yield Source(name=str(name) if isinstance(name, str) else f"<stream {n}>", format=None,
-                     data=data)
+                     data=data), False
         return
     if isinstance(item, str) and item == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        yield Source(name="<stdin>", format=None, data=stream.read())
+        yield Source(name="<stdin>", format=None, data=stream.read()), False
         return
     if isinstance(item, str) and ("\r" in item or "\n" in item or item.startswith("MSH|")):
-        yield Source(name=f"<text {n}>", format=None, data=item.encode("utf-8"))
+        yield Source(name=f"<text {n}>", format=None, data=item.encode("utf-8")), False
         return
     if not isinstance(item, (str, os.PathLike)):
         raise TypeError(f"cannot read an input of type {type(item).__name__}")
@@ -131,7 +132,7 @@ def _expand(item: Any, n: int, stdin: BinaryIO | None, issues: list[Issue]) -> I
         found = False
         for p in _walk(path):
             found = True
-            yield Source(name="\x00walk:" + str(p), format=None, path=p)
+            yield Source(name=str(p), format=None, path=p), True
         if not found:
             issues.append(Issue("fatal", "empty-input", "the directory holds no files",
                                 Location(source=str(path))))
@@ -140,7 +141,7 @@ def _expand(item: Any, n: int, stdin: BinaryIO | None, issues: list[Issue]) -> I
         issues.append(Issue("fatal", "not-found", "no such file or directory",
                             Location(source=str(path))))
         return
-    yield Source(name=str(path), format=None, path=path)
+    yield Source(name=str(path), format=None, path=path), False
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -47,6 +47,15 @@ def _user_text(relpath: str) -> str | None:
 
 
 @lru_cache(maxsize=None)
+def text(relpath: str) -> str:
+    """The raw text of a mappings/ file (JSON string tables, say), user override first."""
+    found = _user_text(relpath) or _package_text(relpath)
+    if found is None:
+        raise FileNotFoundError(f"mapping file not found: {relpath}")
+    return found
+
+
+@lru_cache(maxsize=None)
 def rows(relpath: str) -> tuple[dict[str, str], ...]:
     """All rows of the table at `relpath` (e.g. "hl7v2/coding-systems.csv")."""
     text = _user_text(relpath) or _package_text(relpath)

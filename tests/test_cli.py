@@ -101,3 +101,14 @@ def test_readme_quick_start_has_two_commands():
     block = text.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     assert len(block.strip().splitlines()) == 2
     assert Path(ROOT / ".ci" / "run").exists()
+
+
+def test_convert_writes_a_summary(tmp_path):
+    html, md = tmp_path / "s.html", tmp_path / "s.md"
+    assert runner.invoke(app, ["convert", str(ORU), "-o", str(tmp_path / "b.json"),
+                               "--summary", str(html)]).exit_code == 0
+    assert "EVERYWOMAN" in html.read_text() and "1970-06-01" in html.read_text()
+    res = runner.invoke(app, ["summary", str(tmp_path / "b.json"), "-o", str(md), "--lang", "zh"])
+    assert res.exit_code == 0 and "出生日期" in md.read_text()
+    bad = runner.invoke(app, ["convert", str(ORU), "--summary", str(tmp_path / "s.txt")])
+    assert bad.exit_code == 2 and "extension" in bad.stderr

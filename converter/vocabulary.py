@@ -20,12 +20,12 @@ def _read_rows(text: str) -> list[dict[str, str]]:
 
 @lru_cache(maxsize=1)
 def _root():
-    """The installed `converter.mappings`, or `mappings/` beside the source tree when the package
-    is imported from a checkout without being installed."""
-    try:
-        return resources.files("converter.mappings")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "mappings"
+    """`mappings/` beside the package when it is imported from a source checkout, else the
+    installed `converter.mappings` (where the wheel puts the same files)."""
+    checkout = Path(__file__).resolve().parent.parent / "mappings"
+    if (checkout / "__init__.py").is_file():
+        return checkout
+    return resources.files("converter.mappings")
 
 
 def _package_text(relpath: str) -> str | None:

@@ -224,3 +224,45 @@ def test_ed_report_attachment_is_base64():
     text = base64.b64decode(report["presentedForm"][0]["data"]).decode()
     assert text == "First line of the report\nSecond line"
     assert not resources(b, "Observation")
+
+
+def test_sch_and_resources_to_appointment():
+    b = convert(HL7_CORPUS / "test_conversions_SIU_S12.hl7").bundle
+    appt = one(b, "Appointment")
+    assert appt["status"] == "booked"  # no SCH-25: from the trigger S12
+    assert [i["value"] for i in appt["identifier"]] == ["1209", "13030"]
+    assert appt["minutesDuration"] == 15
+    assert appt["comment"].startswith("scheduled 2015-06-13 to 2016-06-21")
+    actors = [p["actor"] for p in appt["participant"]]
+    assert actors[0]["reference"] == f"urn:uuid:{one(b, 'Patient')['id']}"
+    assert {"display": "Pullen, Jeri"} in actors  # AIG
+    assert any(by_ref(b, a)["resourceType"] == "Location" for a in actors if "reference" in a)
+
+
+def test_appointment_end_from_duration_and_cancel_status():
+    data = _msg("MSH|^~\\&|S|F|R|F|202401011200+0000||SIU^S15^SIU_S12|9|P|2.5.1",
+                "SCH|A1|F1|||||||30|min^minutes|^^30^202402011000+0100",
+                "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F")
+    appt = one(convert(data).bundle, "Appointment")
+    assert appt["status"] == "cancelled"
+    assert appt["start"] == "2024-02-01T10:00:00+01:00"
+    assert appt["end"] == "2024-02-01T10:30:00+01:00"
+
+
+def test_rxa_outside_vaccination_is_a_medication_administration():
+    data = _msg("MSH|^~\\&|P|F|R|F|202401011200+0000||RAS^O17^RAS_O17|7|P|2.5.1",
+                "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F",
+                "ORC|RE||F77^PHARM",
+                "RXA|0|1|202401011000+0000|202401011030+0000|313782^Acetaminophen 325 MG^RXNORM"
+                "|2|TAB^tablet||||||||||||CP",
+                "RXR|PO^Oral^HL70162")
+    b = convert(data).bundle
+    admin = one(b, "MedicationAdministration")
+    assert admin["medicationCodeableConcept"]["coding"][0]["system"] == \
+        "http://www.nlm.nih.gov/research/umls/rxnorm"
+    assert admin["effectivePeriod"] == {"start": "2024-01-01T10:00:00+00:00",
+                                        "end": "2024-01-01T10:30:00+00:00"}
+    assert admin["dosage"]["dose"]["value"] == 2
+    assert admin["dosage"]["route"]["coding"][0]["code"] == "PO"
+    assert admin["status"] == "completed"
+    assert not resources(b, "Immunization")

@@ -29,6 +29,7 @@ class Context:
     patient: dict | None = None
     encounter: dict | None = None
     evn: Segment | None = None  # the EVN segment, folded into the message's Provenance
+    appointment: dict | None = None  # SIU: the SCH's Appointment, which later segments complete
     produced: dict[int, dict] = field(default_factory=dict)  # id(segment) -> resource it made
     _people: dict[str, dict] = field(default_factory=dict)
     _ids: set[str] = field(default_factory=set)

@@ -21,18 +21,21 @@ from .orders import diagnostic_report, order_identifiers, service_request
 from .pid import map_mrg, map_pd1, map_pid
 from .pr1 import map_pr1
 from .pv1 import map_pv1, map_pv2
-from .rxa import map_rxa, map_rxr
+from .rxa import is_vaccination, map_rxa, map_rxa_administration, map_rxr
 from .rxo import map_rx_order
+from .sch import finish as finish_appointment, map_resource, map_sch, map_tq1
 from .spm import map_spm
 from .structure import KNOWN_VERSIONS, Group, definition, group_segments, structure_id
 from .txa import add_content, map_txa
 
 REPORT_MESSAGES = frozenset({"ORU", "OUL", "OPU", "ORA", "MDM_RESULT"})
 NOTE_TARGETS = frozenset({"Observation", "ServiceRequest", "Immunization", "AllergyIntolerance",
-                          "Condition", "Procedure", "MedicationRequest", "Specimen"})
+                          "Condition", "Procedure", "MedicationRequest", "Specimen",
+                          "MedicationAdministration"})
 # Segments read as part of another segment's map, or carrying only transport control.
 FOLDED = frozenset({"MSH", "EVN", "NTE", "ORC", "RXR", "PV2", "PD1", "MRG", "SFT", "DSC", "TQ1",
-                    "TQ2", "MSA", "ERR"})
+                    "TQ2", "MSA", "ERR", "RGS"})
+APPOINTMENT_RESOURCES = frozenset({"AIS", "AIG", "AIL", "AIP"})
 
 
 def map_message(msg: Message, source: str) -> Fragment:
@@ -93,6 +96,9 @@ def map_message(msg: Message, source: str) -> Fragment:
             "data": base64.b64encode("\n".join(lines).encode("utf-8")).decode("ascii")})
     for doc, obx in documents:
         add_content(doc, obx)
+    for r in frag.resources:
+        if r["resourceType"] == "Appointment":
+            finish_appointment(r, ctx)
     _truncation(msg, tree, None if misplaced else root, version, frag, source)
     _report_unmapped(msg, frag, source)
     provenance(ctx, msh)
@@ -175,9 +181,12 @@ def _map_segment(seg: Segment, ctx: Context, scope: dict[str, Any],
     if name == "PR1":
         return map_pr1(seg, ctx)
     if name == "RXA":
-        imm = map_rxa(seg, ctx, scope.get("orc"))
-        scope["rx_target"] = imm
-        return imm
+        if is_vaccination(seg, ctx):
+            made = map_rxa(seg, ctx, scope.get("orc"))
+        else:
+            made = map_rxa_administration(seg, ctx, scope.get("orc"))
+        scope["rx_target"] = made
+        return made
     if name in ("RXO", "RXE"):
         req = map_rx_order(seg, ctx, scope.get("orc"), scope.get("rx_target"))
         scope["rx_target"] = req
@@ -191,6 +200,19 @@ def _map_segment(seg: Segment, ctx: Context, scope: dict[str, Any],
         return specimen
     if name == "IN1":
         return map_in1(seg, ctx)
+    if name == "SCH":
+        appointment = map_sch(seg, ctx)
+        ctx.appointment = appointment
+        return appointment
+    if name == "TQ1":
+        map_tq1(seg, ctx, ctx.appointment)
+        return None
+    if name in APPOINTMENT_RESOURCES:
+        map_resource(seg, ctx, ctx.appointment)
+        return None
+    if name == "RGS":
+        seg.touch(1, 2)
+        return None
     if name == "TXA":
         doc = map_txa(seg, ctx)
         documents.append((doc, []))

@@ -37,7 +37,8 @@ def charset_codec(msh18: str) -> str | None:
 class Segment:
     """One segment: name, raw fields, 1-based field access with unescaping, and read tracking."""
 
-    __slots__ = ("name", "fields", "line", "position", "delims", "message", "_read", "_codec")
+    __slots__ = ("name", "fields", "line", "position", "delims", "message", "_read", "_codec",
+                 "_reps")
 
     def __init__(self, name: str, fields: list[str], line: int, position: int,
                  delims: Delimiters, codec: str) -> None:
@@ -48,6 +49,7 @@ class Segment:
         self.delims = delims
         self._codec = codec
         self._read: set[int] = set()
+        self._reps: dict[int, list[Rep]] = {}  # split fields, cached: maps read a field often
 
     def __repr__(self) -> str:
         return f"<{self.name} line {self.line}>"
@@ -62,18 +64,33 @@ class Segment:
         return n < len(self.fields) and self.fields[n] != ""
 
     def reps(self, n: int) -> list[Rep]:
-        """Field n split into repetitions -> components -> subcomponents, unescaped."""
+        """Field n split into repetitions -> components -> subcomponents, unescaped.
+
+        The lists are shared between calls: callers must not change them.
+        """
+        found = self._reps.get(n)
+        if found is not None:
+            self._read.add(n)
+            return found
+        found = self._reps[n] = self._split(n)
+        return found
+
+    def _split(self, n: int) -> list[Rep]:
         text = self.raw(n)
         if not text:
             return []
         d = self.delims
         if self.name == "MSH" and n in (1, 2):
             return [[[text]]]
+        esc, sub = d.escape, d.subcomponent
         out = []
         for rep in text.split(d.repetition):
             comps = []
             for comp in rep.split(d.component):
-                comps.append([self.unescape(s) for s in comp.split(d.subcomponent)])
+                parts = comp.split(sub) if sub in comp else [comp]
+                if esc and esc in comp:
+                    parts = [self.unescape(s) for s in parts]
+                comps.append(parts)
             out.append(comps)
         return out
 

@@ -79,7 +79,8 @@ def map_rxa(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
 
 
 def map_rxr(seg: Segment, ctx: Context, target: dict | None) -> None:
-    """RXR -> route (RXR-1) and site (RXR-2) of the Immunization or MedicationRequest it follows."""
+    """RXR -> route (RXR-1) and site (RXR-2) of the Immunization, MedicationAdministration or
+    MedicationRequest it follows."""
     if target is None:
         ctx.issue("warning", "unexpected-segment", "RXR without an RXA, RXE or RXO before it",
                   seg)
@@ -90,6 +91,14 @@ def map_rxr(seg: Segment, ctx: Context, target: dict | None) -> None:
             target["route"] = route
         if site:
             target["site"] = site
+    elif target["resourceType"] == "MedicationAdministration":
+        dosage = target.setdefault("dosage", {})
+        if route:
+            dosage["route"] = route
+        if site:
+            dosage["site"] = site
+        if not dosage:
+            del target["dosage"]
     else:
         dosage = target.setdefault("dosageInstruction", [{}])[0]
         if route:
@@ -114,3 +123,50 @@ def _manufacturer(seg: Segment, ctx: Context) -> dict | None:
                    "identifier": [{"system": system, "value": code}] if code else None,
                    "name": name or code})
     return {"reference": f"urn:uuid:{org['id']}", "display": name or code}
+
+
+def is_vaccination(seg: Segment, ctx: Context) -> bool:
+    """VXU messages, or an RXA-5 coded in CVX, are vaccinations; other RXA are drug administrations."""
+    return ctx.event.startswith("VXU") or "CVX" in (seg.value(5, 3).upper(),
+                                                   seg.value(5, 6).upper())
+
+
+def map_rxa_administration(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
+    """RXA (outside vaccination) -> MedicationAdministration: drug (RXA-5), time (RXA-3/4), dose
+    (RXA-6/7), administering provider (RXA-10), completion status (RXA-20), action (RXA-21)."""
+    seg.touch(1, 2)
+    drug = ctx.code(seg, 5)
+    if drug is None:
+        ctx.issue("error", "missing-field", "RXA-5 administered code is empty: not mapped", seg, 5)
+        return None
+    completion = seg.value(20).upper()
+    status = {"CP": "completed", "PA": "stopped", "RE": "not-done", "NA": "not-done"}.get(
+        completion, "completed")
+    if seg.value(21).upper() == "D":
+        status = "entered-in-error"
+    seg.touch(20, 21)
+    start, end = ctx.dt(seg, 3), ctx.dt(seg, 4)
+    dose = decimal_or_none(seg.value(6))
+    filler = ei(orc.rep(3)) if orc is not None and orc.value(3) else None
+    if orc is not None:
+        orc.touch(3)
+    performers = [{"actor": who} for who in (ctx.practitioner(r) for r in seg.reps(10)) if who]
+    admin = {
+        "resourceType": "MedicationAdministration",
+        "id": resource_id("MedicationAdministration", *(
+            [filler.get("system", ""), filler["value"], seg.value(1)] if filler else
+            [ctx.patient["id"] if ctx.patient else ctx.key, seg.value(5, 1), seg.value(3)])),
+        "identifier": [filler] if filler else None,
+        "status": status,
+        "statusReason": ctx.codes(seg, 18),
+        "medicationCodeableConcept": drug,
+        "subject": ctx.subject(),
+        "context": ctx.context_encounter(),
+        "effectiveDateTime": start if not end else None,
+        "effectivePeriod": {"start": start, "end": end} if end else None,
+        "_effectiveDateTime": None if start or end else absent("unknown"),
+        "performer": performers,
+        "reasonCode": ctx.codes(seg, 19),
+        "dosage": {"dose": quantity(dose, seg.rep(7))} if dose is not None else None,
+    }
+    return ctx.add(admin, seg)

@@ -29,14 +29,17 @@ def main() -> None:
           f"{platform.python_version()}, {len(__import__('os').sched_getaffinity(0))} cores")
     print(f"corpus: {len(files)} files, {messages} messages")
     for validate in (True, False):
-        best = float("inf")
+        best = best_cpu = float("inf")
         for _ in range(args.rounds):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for b in blobs:
                 convert(b, validate=validate)
             best = min(best, time.perf_counter() - t0)
+            best_cpu = min(best_cpu, time.process_time() - c0)
         label = "with validation" if validate else "without validation"
-        print(f"{label}: {best / messages * 1000:.3f} ms per message (best of {args.rounds})")
+        # CPU time is the steadier number on a shared machine; wall time is what a user waits.
+        print(f"{label}: {best / messages * 1000:.3f} ms per message wall, "
+              f"{best_cpu / messages * 1000:.3f} ms CPU (best of {args.rounds})")
     # One big stream: memory stays proportional to the output, not to parsing.
     stream = b"\r".join(blobs) * 4  # files may lack a final CR: keep messages apart
     tracemalloc.start()

@@ -5,10 +5,10 @@
     result.bundle, result.bundles, result.issues, result.ok
     html = summarize(result.bundle, format="html", lang="zh")
 """
-from .convert import Result, convert
-from .issues import Issue, Location
+__version__ = "0.1.0"  # before the imports: modules below read it at import time
 
-__version__ = "0.1.0"
+from .convert import Result, convert  # noqa: E402
+from .issues import Issue, Location  # noqa: E402
 
 
 def validate(bundle: dict) -> dict:

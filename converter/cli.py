@@ -1,6 +1,7 @@
 """The `medbundle` command line (typer). Output on stdout, messages on stderr, never a traceback."""
 from __future__ import annotations
 
+import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -24,6 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Convert HL7 v2, CDA/C-CDA and DICOM into validated FHIR R4 Bundles, one per patient.",
 )
+
+
+INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 class Format(str, Enum):
@@ -72,6 +76,16 @@ def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+def _names_patient(bundle: dict, wanted: str) -> bool:
+    """True when the Bundle's Patient has `wanted` as id or as an identifier value."""
+    for e in bundle.get("entry", []):
+        r = e["resource"]
+        if r["resourceType"] == "Patient" and (r["id"] == wanted or any(
+                i.get("value") == wanted for i in r.get("identifier", []))):
+            return True
+    return False
+
+
 def _patient_file_name(bundle: dict, n: int) -> str:
     """<family>_<given>_<birthdate>.json from the Bundle's Patient, made safe for any file system."""
     for e in bundle.get("entry", []):
@@ -107,8 +121,15 @@ def convert(
                                                 "per patient into this folder."),
     fmt: Format = typer.Option(Format.auto, "--format", help="Input format; sniffed by default."),
     bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type",
-                                           help="collection, or transaction with conditional "
-                                                "updates keyed on business identifiers."),
+                                           help="collection, or transaction (conditional "
+                                                "updates keyed on business identifiers)."),
+    patient: Optional[str] = typer.Option(None, "--patient",
+                                          help="Only the patient with this identifier value "
+                                               "(or Patient id)."),
+    pinned_time: Optional[str] = typer.Option(None, "--timestamp",
+                                              help="Bundle.timestamp to write (ISO 8601 with "
+                                                   "offset), for reproducible output; "
+                                                   "SOURCE_DATE_EPOCH does the same."),
     report: Optional[Path] = typer.Option(None, "--report",
                                           help="Write every issue as a FHIR OperationOutcome."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip validation (faster)."),
@@ -123,9 +144,22 @@ def convert(
     if output and out_dir:
         _err("medbundle: -o and --out-dir cannot be used together")
         raise typer.Exit(2)
+    if pinned_time and not INSTANT.match(pinned_time):
+        _err(f"medbundle: --timestamp {pinned_time!r} is not an instant like "
+             "2024-05-01T12:00:00Z (date, time with seconds, and offset)")
+        raise typer.Exit(2)
     with _progress() as tick:
         result: Result = run_convert(inputs, format=fmt.value, bundle_type=bundle_type.value,
-                                     validate=not no_validate, on_fragment=tick)
+                                     validate=not no_validate, on_fragment=tick,
+                                     timestamp=pinned_time)
+    if patient:
+        chosen = [b for b in result.bundles if _names_patient(b, patient)]
+        if not chosen:
+            _print_issues(result.issues, verbose)
+            _err(f"medbundle: no patient with identifier or id {patient!r} in the inputs "
+                 f"({len(result.bundles)} patient(s) found)")
+            raise typer.Exit(2)
+        result.bundles = chosen
     _print_issues(result.issues, verbose)
     if report:
         _write(report, dumps(operation_outcome(result.issues)))

@@ -47,12 +47,15 @@ class Result:
 
 def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
             validate: bool = True, stdin: BinaryIO | None = None,
-            on_fragment: Callable[[Fragment], None] | None = None) -> Result:
+            on_fragment: Callable[[Fragment], None] | None = None,
+            timestamp: str | None = None) -> Result:
     """Convert HL7 v2, CDA and DICOM inputs into one FHIR R4 Bundle per patient.
 
     `inputs`: a path, "-" (stdin), bytes, a binary file object, or a list of these.
     Bad input never raises: it is reported in `Result.issues`. `on_fragment` is called after each
-    message, document or study is read (the CLI's progress display).
+    message, document or study is read (the CLI's progress display). `timestamp` pins
+    Bundle.timestamp (as SOURCE_DATE_EPOCH does); without either, collection and transaction Bundles
+    carry none, so the same input gives the same bytes.
     """
     sources, issues = discover(inputs, format, stdin)
     fragments: list[Fragment] = []
@@ -68,7 +71,9 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
             if on_fragment is not None:
                 on_fragment(frag)
     result = Result(issues=issues, fragments=len(fragments))
-    for _group, bundle in assemble(fragments, bundle_type):
+    assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
+    issues.extend(assembly_issues)
+    for _group, bundle in assembled:
         if validate:
             issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
         result.bundles.append(bundle)

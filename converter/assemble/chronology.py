@@ -41,3 +41,19 @@ def clinical_date(resource: dict[str, Any]) -> str:
         if isinstance(v, str) and v:
             return v
     return ""
+
+
+def sort_key(date: str) -> str:
+    """A text key that sorts ISO dates and date-times chronologically: times with an offset are
+    moved to UTC first, so 10:00+02:00 sorts before 09:30Z."""
+    if "T" not in date:
+        return date
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return date
+    if moment.tzinfo is None:
+        return date
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")

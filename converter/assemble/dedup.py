@@ -6,7 +6,9 @@ Keys (two resources are one when their keys are equal; an empty key never matche
 - Condition: a shared code (system and code) and the same onset date (or none on either side).
 - AllergyIntolerance: a shared substance code.
 - MedicationStatement, MedicationRequest: a shared medication code and the same start date.
-- Observation: a shared code, the same effective time and the same value.
+- Observation: a shared code, the same value, and the same effective time as far as both give it.
+- DiagnosticReport: a shared code and the same effective date.
+- Encounter: a shared identifier (visit number).
 - Immunization: a shared vaccine code and the same date.
 - Procedure: a shared code and the same performed date.
 - ImagingStudy: the same Study Instance UID.
@@ -95,6 +97,12 @@ def fact_key(resource: dict, by_id: dict[str, dict]) -> tuple[frozenset[str], st
     if rtype == "Observation":
         when = _first(resource, "effectiveDateTime", "effectivePeriod.start") or ""
         return codes(resource.get("code")), f"{_value_key(resource)}|{when}"
+    if rtype == "DiagnosticReport":
+        return codes(resource.get("code")), _date(_first(resource, "effectiveDateTime",
+                                                          "effectivePeriod.start"))
+    if rtype == "Encounter":
+        return frozenset(f"{k[0]}|{k[1]}" for k in (identity_key(i) for i in
+                                                   resource.get("identifier") or []) if k), ""
     if rtype == "Immunization":
         return codes(resource.get("vaccineCode")), _date(resource.get("occurrenceDateTime"))
     if rtype == "Procedure":

@@ -1,0 +1,68 @@
+"""The cross-source sample (samples/cross-source): an ADT, an ORU, a CCD and a DICOM study of one
+person become one history, with facts stated twice kept once and every source traceable."""
+from __future__ import annotations
+
+from converter import convert
+from converter.assemble.chronology import clinical_date, sort_key
+from converter.writers.json import dumps
+
+from conftest import ROOT, one, resources
+
+SAMPLE = ROOT / "samples" / "cross-source"
+
+
+def _result():
+    return convert(SAMPLE)
+
+
+def test_one_person_from_four_sources():
+    result = _result()
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    assert len(result.bundles) == 1
+    patient = one(result.bundle, "Patient")
+    values = {i["value"] for i in patient["identifier"]}
+    assert {"1032702", "WC-5531"} <= values  # v2 MRN, the clinic's number from the CCD
+    matched = {i.location.source.rsplit("/", 1)[-1] for i in result.issues
+               if i.code == "matched-by-demographics"}
+    assert matched == {"oru.hl7", "ccd.xml"}  # the DICOM study matched the ADT by identifier
+
+
+def test_facts_stated_twice_are_kept_once():
+    bundle = _result().bundle
+    counts = {t: len(resources(bundle, t)) for t in (
+        "AllergyIntolerance", "Condition", "DiagnosticReport", "Observation", "Immunization",
+        "ImagingStudy", "Procedure")}
+    # allergy and asthma (ADT + CCD), IgE report and its first result (ORU + CCD): once each
+    assert counts == {"AllergyIntolerance": 1, "Condition": 1, "DiagnosticReport": 1,
+                      "Observation": 3, "Immunization": 1, "ImagingStudy": 1, "Procedure": 1}
+    allergy = one(bundle, "AllergyIntolerance")
+    assert allergy["code"]["coding"][0]["code"] == "70618"
+
+
+def test_provenance_links_every_source_to_the_merged_facts():
+    bundle = _result().bundle
+    allergy = one(bundle, "AllergyIntolerance")
+    ref = {"reference": f"urn:uuid:{allergy['id']}"}
+    citing = [p for p in resources(bundle, "Provenance") if ref in p.get("target", [])]
+    texts = " ".join(e["what"].get("display", "") for p in citing for e in p.get("entity", []))
+    assert "adt.hl7" in texts and "ccd.xml" in texts
+    merge = [p for p in resources(bundle, "Provenance")
+             if "merged" in p.get("activity", {}).get("text", "")]
+    assert len(merge) == 1 and ref in merge[0]["target"]
+    study = one(bundle, "ImagingStudy")
+    assert any({"reference": f"urn:uuid:{study['id']}"} in p["target"]
+               for p in resources(bundle, "Provenance"))
+
+
+def test_history_is_in_chronological_order():
+    entries = [e["resource"] for e in _result().bundle["entry"]]
+    assert entries[0]["resourceType"] == "Patient"
+    dated = [(sort_key(clinical_date(r)), r["resourceType"]) for r in entries
+             if clinical_date(r) and r["resourceType"] not in ("Provenance", "Coverage")]
+    assert [d for d, _ in dated] == sorted(d for d, _ in dated)
+    kinds = [t for _, t in dated]
+    assert kinds.index("Immunization") < kinds.index("Condition") < kinds.index("ImagingStudy")
+
+
+def test_reruns_are_byte_identical():
+    assert dumps(_result().bundle) == dumps(_result().bundle)

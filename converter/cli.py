@@ -212,8 +212,14 @@ def validate(
     bundle: Path = typer.Argument(..., help="A FHIR Bundle or resource as JSON."),
     report: Optional[Path] = typer.Option(None, "--report",
                                           help="Write the result as a FHIR OperationOutcome."),
+    profile: Optional[str] = typer.Option(None, "--profile",
+                                          help="Also check a profile: ips (International "
+                                               "Patient Summary 2.0)."),
 ) -> None:
     """Validate a FHIR R4 Bundle or resource file, ours or another tool's."""
+    if profile not in (None, "ips"):
+        _err(f"medbundle: unknown profile {profile!r} (known: ips)")
+        raise typer.Exit(2)
     from .validate import validate_bundle
 
     try:
@@ -224,7 +230,7 @@ def validate(
     except ValueError as exc:
         _err(f"medbundle: {bundle}: not JSON: {exc}")
         raise typer.Exit(2)
-    issues = validate_bundle(data, source=str(bundle))
+    issues = validate_bundle(data, source=str(bundle), profile=profile)
     if report:
         _write(report, dumps(operation_outcome(issues)))
     if any(i.code == "not-fhir" for i in issues):

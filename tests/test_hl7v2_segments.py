@@ -227,12 +227,17 @@ def test_ed_report_attachment_is_base64():
 
 
 def test_sch_and_resources_to_appointment():
-    b = convert(HL7_CORPUS / "test_conversions_SIU_S12.hl7").bundle
+    result = convert(HL7_CORPUS / "test_conversions_SIU_S12.hl7")
+    b = result.bundle
     appt = one(b, "Appointment")
     assert appt["status"] == "booked"  # no SCH-25: from the trigger S12
     assert [i["value"] for i in appt["identifier"]] == ["1209", "13030"]
     assert appt["minutesDuration"] == 15
-    assert appt["comment"].startswith("scheduled 2015-06-13 to 2016-06-21")
+    # SCH-11 times have no offset; an instant is required, so MSH-7's +0100 is used, and said
+    assert appt["start"] == "2015-06-13T14:00:00+01:00"
+    assert appt["end"] == "2016-06-21T14:15:00+01:00"
+    assert any(i.code == "timezone-assumed" and "MSH-7" in i.message and
+               i.location.field == "SCH-11.4" for i in result.issues)
     actors = [p["actor"] for p in appt["participant"]]
     assert actors[0]["reference"] == f"urn:uuid:{one(b, 'Patient')['id']}"
     assert {"display": "Pullen, Jeri"} in actors  # AIG
@@ -266,3 +271,23 @@ def test_rxa_outside_vaccination_is_a_medication_administration():
     assert admin["dosage"]["route"]["coding"][0]["code"] == "PO"
     assert admin["status"] == "completed"
     assert not resources(b, "Immunization")
+
+
+def test_codes_a_terminology_check_rejects_lose_only_the_false_claim():
+    data = _msg(MSH, "PID|1||42^^^HOSP^GOOD HEALTH||Doe^Jane||19800101|F|||||||ara^Arabic^HL70296",
+                "OBR|1||F1|2345-7^Glucose^LN|||202401020800+0100||||||||||||||||||F",
+                "OBX|1|NM|22311-7^Odd code^LN||5|caps^capsules^UCUM|1-10||||F")
+    result = convert(data)
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    b = result.bundle
+    patient = one(b, "Patient")
+    assert patient["communication"][0]["language"]["coding"][0] == {
+        "system": "urn:ietf:bcp:47", "code": "ar", "display": "Arabic"}
+    # CX.5 "GOOD HEALTH" is no identifier type code of table 0203
+    assert "system" not in patient["identifier"][0]["type"]["coding"][0]
+    obs = one(b, "Observation")
+    assert obs["code"]["coding"][0] == {"code": "22311-7", "display": "Odd code"}  # check digit
+    assert obs["valueQuantity"] == {"value": 5, "unit": "capsules"}  # not UCUM: text only
+    assert obs["referenceRange"][0]["low"] == {"value": 1, "unit": "capsules"}
+    notes = [i for i in result.issues if i.code == "unknown-code"]
+    assert {i.location.segment for i in notes} == {"PID", "OBX"}

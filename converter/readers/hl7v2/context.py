@@ -7,6 +7,7 @@ from typing import Any
 
 from ...fhir.datatypes import prune
 from ...fhir.ids import ref, resource_id
+from ...fhir.terminology import repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
 from .datatypes import c, cwe, dtm, hd_label, hd_system, identity_key, sub
@@ -31,6 +32,7 @@ class Context:
     evn: Segment | None = None  # the EVN segment, folded into the message's Provenance
     appointment: dict | None = None  # SIU: the SCH's Appointment, which later segments complete
     produced: dict[int, dict] = field(default_factory=dict)  # id(segment) -> resource it made
+    segment_of: dict[str, Segment] = field(default_factory=dict)  # resource id -> its segment
     _people: dict[str, dict] = field(default_factory=dict)
     _ids: set[str] = field(default_factory=set)
 
@@ -62,6 +64,27 @@ class Context:
             self.issue("warning", "invalid-date", f"not a valid date/time: {text!r}", seg, n)
         return out
 
+    def instant(self, seg: Segment, n: int, comp: int = 1, value: str | None = None
+                ) -> str | None:
+        """Field n as an instant (time with offset), for elements FHIR types as instant. A time
+        without an offset borrows the message's own offset (MSH-7), as STANDARDS.md allows, and
+        says so; with none to borrow there is no instant."""
+        text = (seg.value(n, comp) if value is None else value).strip()
+        if not text:
+            return None
+        out = dtm(text)
+        if out and "T" in out:
+            return out
+        msh7 = self.message.msh.value(7)
+        offset = msh7[-5:] if len(msh7) > 5 and msh7[-5] in "+-" else ""
+        if out is None or len(text) < 12 or not offset:
+            self.dt(seg, n, comp, value=text)  # reports the invalid value or the cut
+            return None
+        self.issue("information", "timezone-assumed",
+                   f"time {text!r} has no UTC offset: the message's offset {offset} (MSH-7) "
+                   "was used, as FHIR needs an instant here", seg, n, comp if comp > 1 else None)
+        return dtm(text + offset)
+
     def code(self, seg: Segment, n: int) -> dict | None:
         return cwe(seg.rep(n))
 
@@ -82,7 +105,22 @@ class Context:
         self.fragment.resources.append(resource)
         if seg is not None:
             self.produced.setdefault(id(seg), resource)
+            self.segment_of.setdefault(resource["id"], seg)
         return resource
+
+    def repair_codes(self) -> None:
+        """Codes the terminology check would reject lose only their false claim (see
+        fhir/terminology.py); run once the message is mapped, after later segments added to
+        earlier resources."""
+        for resource in self.fragment.resources:
+            notes: list[str] = []
+            repair(resource, notes)
+            seg = self.segment_of.get(resource["id"])
+            for note in notes:
+                self.fragment.issues.append(Issue(
+                    "warning", "unknown-code", f"{resource['resourceType']}.{note}",
+                    self.loc(seg) if seg is not None else Location(
+                        source=self.source, message=self.message.index)))
 
     def subject(self) -> dict | None:
         return ref(self.patient) if self.patient else None

@@ -99,6 +99,7 @@ def map_message(msg: Message, source: str) -> Fragment:
     for r in frag.resources:
         if r["resourceType"] == "Appointment":
             finish_appointment(r, ctx)
+    ctx.repair_codes()
     _truncation(msg, tree, None if misplaced else root, version, frag, source)
     _report_unmapped(msg, frag, source)
     provenance(ctx, msh)

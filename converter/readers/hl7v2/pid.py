@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...fhir.ids import ref, resource_id
+from ...fhir.language import language_concept
 from .context import Context
 from .datatypes import c, cx, date_only, identity_key, mapped, mapped_coding, table_coding, xad, \
     xpn, xtn
@@ -74,7 +75,8 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
         "deceasedDateTime": ctx.dt(seg, 29) if death else None,
         "deceasedBoolean": (deceased_flag == "Y") if deceased_flag in ("Y", "N") and not death
         else None,
-        "communication": [{"language": lang} for lang in ctx.codes(seg, 15)],
+        "communication": [{"language": lang} for lang in (
+            language_concept(c(r, 1) or c(r, 4), c(r, 2), c(r, 9)) for r in seg.reps(15)) if lang],
         "extension": _race_ethnicity(seg, ctx),
     }
     if seg.value(6, 1):  # mother's maiden name

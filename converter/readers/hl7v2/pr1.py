@@ -7,7 +7,7 @@ from .context import Context
 from .datatypes import ei
 from .message import Segment
 
-PERFORMER_FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
+SNOMED = "http://snomed.info/sct"
 
 
 def map_pr1(seg: Segment, ctx: Context) -> dict | None:
@@ -22,13 +22,14 @@ def map_pr1(seg: Segment, ctx: Context) -> dict | None:
         ctx.issue("error", "missing-field", "PR1-3 procedure code is empty: not mapped", seg, 3)
         return None
     performers = []
-    for n, fn, label in ((8, "ANE", "Anesthesiologist"), (11, "PRF", "Surgeon"),
-                         (12, "PRF", "Procedure practitioner")):
+    # the IG's fixed functions: PR1-8 anaesthetist, PR1-11 surgeon; PR1-12 says no function
+    for n, fn, label in ((8, "88189002", "Anesthesiologist"), (11, "304292004", "Surgeon"),
+                         (12, None, None)):
         for r in seg.reps(n):
             who = ctx.practitioner(r)
             if who:
-                performers.append({"function": {"coding": [coding(PERFORMER_FUNCTION, fn, label)]},
-                                   "actor": who})
+                performers.append({"function": {"coding": [coding(SNOMED, fn, label)]}
+                                   if fn else None, "actor": who})
     identifiers = [x for x in (ei(r) for r in seg.reps(19)) if x]
     performed = ctx.dt(seg, 5)
     proc = {

@@ -30,7 +30,8 @@ def map_sch(seg: Segment, ctx: Context) -> dict:
     if not status:
         status = lookup("hl7v2/siu-event-status.csv", ctx.event.split("^")[-1]) or "booked"
     timing = seg.rep(11)
-    start, end = ctx.dt(seg, 11, 4, value=c(timing, 4)), ctx.dt(seg, 11, 5, value=c(timing, 5))
+    start = ctx.instant(seg, 11, 4, value=c(timing, 4))
+    end = ctx.instant(seg, 11, 5, value=c(timing, 5))
     duration = decimal_or_none(seg.value(9))
     unit = seg.value(10).lower()
     participants = []
@@ -50,15 +51,12 @@ def map_sch(seg: Segment, ctx: Context) -> dict:
         "status": status,
         "appointmentType": ctx.code(seg, 8),
         "reasonCode": [reason] if reason else None,
-        "start": start if start and "T" in start else None,
-        "end": end if end and "T" in end else None,
+        "start": start,
+        "end": end,
         "minutesDuration": int(duration) if duration is not None and duration > 0
         and duration == int(duration) and unit in ("min", "m", "minutes", "") else None,
         "participant": participants,
     }
-    if (start and "T" not in start) or (end and "T" not in end):
-        appointment["comment"] = "scheduled " + " to ".join(x for x in (start, end) if x) + \
-            " (times without a UTC offset: dates only)"
     seg.touch(6, 9, 10, 25)
     return ctx.add(appointment, seg)
 
@@ -67,10 +65,10 @@ def map_tq1(seg: Segment, ctx: Context, appointment: dict | None) -> None:
     """TQ1 start and end (TQ1-7/8) -> Appointment.start/end when SCH-11 gave none."""
     if appointment is None:
         return
-    start, end = ctx.dt(seg, 7), ctx.dt(seg, 8)
-    if start and "T" in start and "start" not in appointment:
+    start, end = ctx.instant(seg, 7), ctx.instant(seg, 8)
+    if start and "start" not in appointment:
         appointment["start"] = start
-    if end and "T" in end and "end" not in appointment:
+    if end and "end" not in appointment:
         appointment["end"] = end
     seg.touch(1)
 
@@ -86,9 +84,10 @@ def map_resource(seg: Segment, ctx: Context, appointment: dict | None) -> None:
         service = ctx.code(seg, 3)
         if service:
             appointment.setdefault("serviceType", []).append(service)
-        start = ctx.dt(seg, 4)
-        if start and "T" in start:
+        start = ctx.instant(seg, 4)
+        if start:
             appointment.setdefault("start", start)
+            _duration(seg, 7, 8, appointment)
         return
     if seg.name == "AIP":
         for r in seg.reps(3):
@@ -110,9 +109,20 @@ def map_resource(seg: Segment, ctx: Context, appointment: dict | None) -> None:
                                     (resource.get("coding") or [{}])[0].get("display") or
                                     (resource.get("coding") or [{}])[0].get("code")},
                           "status": "accepted"})
-    start = ctx.dt(seg, 6)
-    if start and "T" in start:
+    start = ctx.instant(seg, 6)
+    if start:
         appointment.setdefault("start", start)
+        _duration(seg, 9, 10, appointment)
+
+
+def _duration(seg: Segment, n: int, unit_n: int, appointment: dict) -> None:
+    """AIx duration and its units (minutes) -> minutesDuration, when SCH gave none."""
+    duration = decimal_or_none(seg.value(n))
+    unit = seg.value(unit_n).lower()
+    if duration is not None and duration > 0 and duration == int(duration) and \
+            unit in ("min", "m", "minutes", ""):
+        appointment.setdefault("minutesDuration", int(duration))
+    seg.touch(n, unit_n)
 
 
 def finish(appointment: dict, ctx: Context) -> None:

@@ -1,0 +1,160 @@
+"""References: each one resolves (inside the Bundle, to a contained resource, or is absolute) and
+points to a resource type its element allows (the targetProfile list of the R4 definitions).
+
+Resolution follows the Bundle rules of FHIR R4 (Bundle, "Resolving references in Bundles"): a
+reference matches an entry's fullUrl, or `Type/id` matches an entry's resource; `urn:uuid:` and
+`urn:oid:` references exist only inside the Bundle; an absolute URL that matches no entry points to
+a server outside it; a conditional reference (`Patient?identifier=...`) is allowed only in a
+transaction or batch. A relative reference that matches no entry resolves on the server of the
+entry's fullUrl when that is a RESTful URL, or on the server a transaction, batch, search or history
+Bundle is exchanged with; otherwise it is a warning (an error in a document, which must be whole).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from .walk import Findings, Problem, Reference
+
+_RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?$")
+_ABSOLUTE = re.compile(r"^https?://\S+?/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})"
+                       r"(/_history/[A-Za-z0-9\-.]{1,64})?$")
+_CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?\S*$")
+# Bundles exchanged with a server: a relative reference may name a resource the server holds.
+SERVER_BUNDLES = frozenset({"transaction", "batch", "transaction-response", "batch-response",
+                            "searchset", "history"})
+
+
+def entry_problems(entries: list) -> list[Problem]:
+    """bdl-7 (a fullUrl is unique, for the same version; located on the second use), and a
+    RESTful fullUrl ends with its resource's type and id."""
+    seen: dict[tuple[str, object], int] = {}
+    out: list[Problem] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("fullUrl"), str):
+            continue
+        url = entry["fullUrl"]
+        res = entry.get("resource")
+        meta = res.get("meta") if isinstance(res, dict) else None
+        version = meta.get("versionId") if isinstance(meta, dict) else None
+        key = (url, version)
+        if key in seen:
+            out.append(("error", "duplicate-fullurl", f"bdl-7: fullUrl {url} is also used by "
+                        f"entry {seen[key]}", f"Bundle.entry[{i}].fullUrl"))
+        else:
+            seen[key] = i
+        if url.startswith(("http://", "https://")) and isinstance(res, dict) \
+                and isinstance(res.get("id"), str):
+            tail = f"/{res.get('resourceType')}/{res['id']}"
+            if not url.split("/_history/")[0].endswith(tail):
+                out.append(("error", "invalid-value", f"fullUrl {url} is a RESTful URL, so it must "
+                            f"end with the resource's type and id ({tail[1:]})",
+                            f"Bundle.entry[{i}].fullUrl"))
+    return out
+
+
+def _target_problems(ref: Reference, rtype: str | None, path: str) -> Iterable[Problem]:
+    if rtype is None:
+        return
+    if ref.targets is not None and "Resource" not in ref.targets and rtype not in ref.targets:
+        yield ("error", "reference-target", f"reference to {_a(rtype)}, but this element allows "
+               f"only {', '.join(ref.targets)}", path)
+    if ref.type is not None and ref.type != rtype:
+        yield ("error", "reference-target", f"Reference.type says {ref.type} but the reference "
+               f"points to {_a(rtype)}", path)
+
+
+def _a(name: str) -> str:
+    return ("an " if name[:1] in "AEIOU" else "a ") + name
+
+
+def _local(ref: Reference, found: Findings, path: str) -> Iterable[Problem]:
+    """A `#id` reference to a contained resource (`#` alone is the container itself)."""
+    local_id = ref.reference[1:]
+    if not local_id:
+        return
+    rtype = found.contained_ids.get(local_id)
+    if rtype is None:
+        yield ("error", "unresolved-reference", f"reference {ref.reference!r} names no contained "
+               "resource", path)
+    else:
+        yield from _target_problems(ref, rtype, path)
+
+
+def standalone(found: Findings, prefix: str = "") -> list[Problem]:
+    """Reference problems of a resource validated on its own (nothing to resolve against)."""
+    out: list[Problem] = []
+    for ref in found.references:
+        path = prefix + ref.path
+        if ref.reference.startswith("#"):
+            out.extend(_local(ref, found, path))
+            continue
+        m = _RELATIVE.match(ref.reference) or _ABSOLUTE.match(ref.reference) \
+            or _CONDITIONAL.match(ref.reference)
+        if m:
+            out.extend(_target_problems(ref, m.group(1), path))
+        elif not ref.reference.startswith(("urn:uuid:", "urn:oid:", "http://", "https://")):
+            out.append(("error", "unresolved-reference", f"{ref.reference!r} is not a valid "
+                        "reference (Type/id, an absolute URL, urn:uuid: or #id)", path))
+    return out
+
+
+def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) -> list[Problem]:
+    """Reference problems of every entry's resource, resolved against the Bundle."""
+    index: dict[str, str] = {}
+    for entry in entries:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict):
+            continue
+        rtype = res.get("resourceType")
+        if not isinstance(rtype, str):
+            continue
+        if isinstance(entry.get("fullUrl"), str):
+            index[entry["fullUrl"]] = rtype
+        if isinstance(res.get("id"), str):
+            index.setdefault(f"{rtype}/{res['id']}", rtype)
+    conditional_ok = bundle.get("type") in ("transaction", "batch")
+    server_bundle = bundle.get("type") in SERVER_BUNDLES
+    out: list[Problem] = []
+    for i, found in found_by_entry.items():
+        prefix = f"Bundle.entry[{i}].resource"
+        for ref in found.references:
+            path = prefix + ref.path
+            target = ref.reference
+            if target.startswith("#"):
+                out.extend(_local(ref, found, path))
+                continue
+            versionless = target.split("/_history/")[0]
+            rtype = index.get(target) or index.get(versionless)
+            if rtype is not None:
+                out.extend(_target_problems(ref, rtype, path))
+                continue
+            m = _ABSOLUTE.match(target)
+            if m or target.startswith(("http://", "https://")):
+                out.extend(_target_problems(ref, m.group(1) if m else None, path))
+                continue  # a server outside the Bundle
+            m = _CONDITIONAL.match(target)
+            if m:
+                if conditional_ok:
+                    out.extend(_target_problems(ref, m.group(1), path))
+                else:
+                    out.append(("error", "unresolved-reference", f"conditional reference "
+                                f"{target!r} is allowed only in a transaction or batch", path))
+                continue
+            if target.startswith(("urn:uuid:", "urn:oid:")) or not _RELATIVE.match(target):
+                out.append(("error", "unresolved-reference",
+                            f"reference {target!r} does not resolve inside the Bundle", path))
+            elif not (server_bundle or _has_base(entries[i])):
+                severity = "error" if bundle.get("type") == "document" else "warning"
+                out.append((severity, "unresolved-reference", f"reference {target!r} does not "
+                            "resolve inside the Bundle, and the entry's fullUrl names no server "
+                            "it could resolve on", path))
+            else:
+                out.extend(_target_problems(ref, _RELATIVE.match(target).group(1), path))
+    return out
+
+
+def _has_base(entry: dict) -> bool:
+    """The entry's fullUrl is a RESTful URL: its relative references resolve on that server."""
+    url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    return isinstance(url, str) and url.startswith(("http://", "https://"))

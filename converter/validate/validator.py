@@ -1,0 +1,112 @@
+"""validate_bundle / validate_resource: every check of the package, as Issues with FHIRPath locations.
+
+Per resource: structure (fhir.resources R4B models, or none with models=False), then one walk along
+the R4 definitions for required and extensible bindings, invariants and terminology (walk.py).
+Per Bundle: duplicate fullUrls (bdl-7), references resolved inside the Bundle with their target
+types (references.py), and the IPS profiles when the Bundle is an IPS document or when asked
+(profiles.py). Identical resources (the same Practitioner in a thousand messages) are checked once:
+the per-resource findings are cached by the resource's canonical JSON.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterable
+
+import msgspec
+
+from ..issues import Issue, Location
+from . import profiles, references
+from .structure import empty_value_problems, model_problems
+from .walk import Findings, Problem, walk_resource
+
+_encode = msgspec.json.Encoder(decimal_format="number", order="deterministic").encode
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[bytes, bool], tuple[list[Problem], Findings]] = OrderedDict()
+
+
+def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem], Findings]:
+    """Structural problems and walk findings of one resource (cached by canonical JSON)."""
+    try:
+        key = (_encode(resource), models)
+    except (TypeError, msgspec.EncodeError):
+        key = None
+    if key is not None:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    structural = model_problems(resource) if models else empty_value_problems(resource)
+    found = (structural, walk_resource(resource))
+    if key is not None:
+        _cache[key] = found
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return found
+
+
+def _issues(problems: Iterable[Problem], prefix: str, source: str) -> list[Issue]:
+    return [Issue(sev, code, msg, Location(source=source, expression=prefix + rel))
+            for sev, code, msg, rel in problems]
+
+
+def validate_resource(resource: dict, expression: str = "", source: str = "", *,
+                      profile: str | None = None, models: bool = True) -> list[Issue]:
+    """Issues of one resource dict; `expression` prefixes the FHIRPath of each issue."""
+    rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+    if not isinstance(rtype, str):
+        return [Issue("fatal", "not-fhir", "not a FHIR resource (no resourceType)",
+                      Location(source=source, expression=expression or None))]
+    if rtype == "Bundle" and not expression:
+        return validate_bundle(resource, source, profile=profile, models=models)
+    prefix = expression or rtype
+    structural, found = resource_findings(resource, models)
+    issues = _issues(structural, prefix, source) + _issues(found.problems, prefix, source)
+    issues += _issues(references.standalone(found), prefix, source)
+    if profile == "ips":
+        issues += _issues(profiles.resource_problems(resource), prefix, source)
+    return issues
+
+
+def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = None,
+                    models: bool = True) -> list[Issue]:
+    """Issues of a Bundle dict (or of a single resource): structure, rules, references, profiles.
+
+    `profile="ips"` checks the IPS 2.0 profiles even when the Bundle does not claim to be an IPS;
+    they are checked anyway for a document Bundle whose Composition is a Patient Summary (60591-5)
+    or that declares the IPS Bundle profile. `models=False` skips the fhir.resources models (the
+    costliest check) and keeps the definition-driven ones.
+    """
+    if not isinstance(bundle, dict) or not isinstance(bundle.get("resourceType"), str):
+        return [Issue("fatal", "not-fhir", "not a FHIR resource (no resourceType)",
+                      Location(source=source))]
+    if bundle["resourceType"] != "Bundle":
+        return validate_resource(bundle, source=source, profile=profile, models=models)
+    entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
+    issues: list[Issue] = []
+    if models:
+        shell = {k: v for k, v in bundle.items() if k != "entry"}
+        stripped = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                    for e in entries]
+        if stripped:
+            shell["entry"] = stripped
+        issues += _issues(model_problems(shell), "Bundle", source)
+    issues += _issues(walk_resource(bundle).problems, "Bundle", source)
+    found_by_entry: dict[int, Findings] = {}
+    for i, entry in enumerate(entries):
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if res is None:
+            continue
+        prefix = f"Bundle.entry[{i}].resource"
+        if not isinstance(res, dict):
+            issues.append(Issue("error", "structure", "entry.resource is not an object",
+                                Location(source=source, expression=prefix)))
+            continue
+        structural, found = resource_findings(res, models)
+        found_by_entry[i] = found
+        issues += _issues(structural, prefix, source)
+        issues += _issues(found.problems, prefix, source)
+    issues += _issues(references.entry_problems(entries), "", source)
+    issues += _issues(references.in_bundle(bundle, entries, found_by_entry), "", source)
+    if profile == "ips" or profiles.is_ips(bundle):
+        issues += _issues(profiles.bundle_problems(bundle), "", source)
+    return issues

@@ -133,6 +133,9 @@ def convert(
     report: Optional[Path] = typer.Option(None, "--report",
                                           help="Write every issue as a FHIR OperationOutcome."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip validation (faster)."),
+    keep_source: bool = typer.Option(False, "--keep-source",
+                                     help="Carry each CDA document itself in the Bundle (a "
+                                          "DocumentReference with the original, base64)."),
     compact: bool = typer.Option(False, "--compact", help="One-line JSON."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Also print information notes."),
     summary_file: Optional[Path] = typer.Option(
@@ -151,7 +154,7 @@ def convert(
     with _progress() as tick:
         result: Result = run_convert(inputs, format=fmt.value, bundle_type=bundle_type.value,
                                      validate=not no_validate, on_fragment=tick,
-                                     timestamp=pinned_time)
+                                     timestamp=pinned_time, keep_source=keep_source)
     if patient:
         chosen = [b for b in result.bundles if _names_patient(b, patient)]
         if not chosen:

@@ -48,14 +48,15 @@ class Result:
 def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
             validate: bool = True, stdin: BinaryIO | None = None,
             on_fragment: Callable[[Fragment], None] | None = None,
-            timestamp: str | None = None) -> Result:
+            timestamp: str | None = None, keep_source: bool = False) -> Result:
     """Convert HL7 v2, CDA and DICOM inputs into one FHIR R4 Bundle per patient.
 
     `inputs`: a path, "-" (stdin), bytes, a binary file object, or a list of these.
     Bad input never raises: it is reported in `Result.issues`. `on_fragment` is called after each
     message, document or study is read (the CLI's progress display). `timestamp` pins
     Bundle.timestamp (as SOURCE_DATE_EPOCH does); without either, collection and transaction Bundles
-    carry none, so the same input gives the same bytes.
+    carry none, so the same input gives the same bytes. `keep_source` carries each CDA document
+    itself in the Bundle (a DocumentReference with the original as a base64 attachment).
     """
     sources, issues = discover(inputs, format, stdin)
     fragments: list[Fragment] = []
@@ -65,7 +66,8 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
             issues.extend(Issue("fatal", "no-reader", f"no {fmt} reader in this build",
                                 Location(source=s.name)) for s in group)
             continue
-        for frag in read(group):
+        for frag in (read(group, keep_source=True) if keep_source and fmt == "cda"
+                     else read(group)):
             fragments.append(frag)
             issues.extend(frag.issues)
             if on_fragment is not None:

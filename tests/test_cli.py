@@ -112,3 +112,21 @@ def test_convert_writes_a_summary(tmp_path):
     assert res.exit_code == 0 and "出生日期" in md.read_text()
     bad = runner.invoke(app, ["convert", str(ORU), "--summary", str(tmp_path / "s.txt")])
     assert bad.exit_code == 2 and "extension" in bad.stderr
+
+
+def test_keep_source_carries_the_cda_document(tmp_path):
+    import base64
+
+    ccd = ROOT / "samples" / "cross-source" / "ccd.xml"
+    res = runner.invoke(app, ["convert", str(ccd), "--keep-source"])
+    assert res.exit_code == 0, res.stderr
+    docs = [e["resource"] for e in json.loads(res.stdout)["entry"]
+            if e["resource"]["resourceType"] == "DocumentReference"]
+    originals = [a["attachment"] for d in docs for a in d["content"]
+                 if a["attachment"].get("contentType", "").startswith(("text/xml",
+                                                                       "application/xml"))]
+    assert originals and base64.b64decode(originals[0]["data"]) == ccd.read_bytes()
+    plain = json.loads(runner.invoke(app, ["convert", str(ccd)]).stdout)
+    assert not any(e["resource"]["resourceType"] == "DocumentReference" and any(
+        a["attachment"].get("contentType", "").startswith(("text/xml", "application/xml"))
+        for a in e["resource"]["content"]) for e in plain["entry"])

@@ -90,6 +90,12 @@ def allergy_intolerance(obs: Element, ctx: Context, scope: Scope, act: Element |
     if high:
         res.setdefault("extension", []).append({"url": ABATEMENT, "valueDateTime": high})
     res["reaction"] = _reactions(obs, ctx, res.get("code"))
+    overall = _severity(obs)
+    if overall and not res["reaction"]:
+        # FHIR keeps severity on a reaction, and a reaction needs a manifestation: with none
+        # given, the allergy-level severity is kept as a note rather than dropped
+        res["note"] = (res.get("note") or []) + [
+            {"text": f"Severity stated for the allergy (no reaction given): {overall}"}]
     resource = ctx.add(res)
     entries.rest(obs, ctx, scope, CONSUMED)
     return resource

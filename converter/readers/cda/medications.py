@@ -14,7 +14,7 @@ from .common import (INDICATION, INSTRUCTION, PREFIX, act_status, entry_text, ge
 from .datatypes import (absent_concept, concept, date_time, identifiers, interval_quantity, period, quantity,
                         ratio, set_choice)
 from .nodes import Element, child, children, path, related, xsi_type
-from .participants import authorship
+from .participants import authorship, organization
 
 if TYPE_CHECKING:
     from .context import Context
@@ -70,6 +70,24 @@ def _medication(el: Element, ctx: Context) -> dict:
     return code
 
 
+def _medication_fields(el: Element, ctx: Context, code: dict) -> dict:
+    """medicationCodeableConcept, or a Medication (code, form from administrationUnitCode,
+    manufacturer) when the entry says more about the product than its code."""
+    product = path(el, "consumable", "manufacturedProduct")
+    maker = organization(child(product, "manufacturerOrganization"), ctx)
+    form = concept(child(el, "administrationUnitCode"), ctx)
+    if maker is None and form is None:
+        return {"medicationCodeableConcept": code}
+    medication = ctx.add({
+        "resourceType": "Medication",
+        "id": ctx.entry_id("Medication", el),
+        "code": code,
+        "form": form,
+        "manufacturer": ref(maker) if maker else None,
+    })
+    return {"medicationReference": ref(medication)}
+
+
 def _statement(el: Element, ctx: Context, scope: Scope) -> dict:
     recorded, recorder = authorship(el, ctx)
     code, _product = medication_concept(el, ctx)
@@ -86,7 +104,7 @@ def _statement(el: Element, ctx: Context, scope: Scope) -> dict:
         "id": ctx.entry_id("MedicationStatement", el),
         "identifier": identifiers(el),
         "status": status,
-        "medicationCodeableConcept": medication_cc,
+        **_medication_fields(el, ctx, medication_cc),
         "subject": ctx.subject(),
         "context": ref(scope.encounter) if scope.encounter else None,
         "dateAsserted": recorded,
@@ -119,7 +137,7 @@ def _request(el: Element, ctx: Context, scope: Scope, intent: str) -> dict:
         "status": act_status(el, "medication_request") or "unknown",
         "intent": intent,
         "doNotPerform": True if negated(el) else None,
-        "medicationCodeableConcept": _medication(el, ctx),
+        **_medication_fields(el, ctx, _medication(el, ctx)),
         "subject": ctx.subject(),
         "encounter": ref(scope.encounter) if scope.encounter else None,
         "authoredOn": recorded,

@@ -10,11 +10,15 @@ Eve Everywoman (born 1970-06-01, MRN 1032702 of authority 1.2.3.4.5) appears in
 The ADT and the DICOM study share an identifier; the ORU (another lab's number) and the CCD (the
 clinic's own number, the name in capitals) match by name, birth date and sex. The allergy, the
 diagnosis and the IgE report and result are stated twice and must come out once.
+Also writes, next to it, the merged Bundle (samples/cross-source-bundle.json) and its summaries
+(samples/cross-source-summary.html, -summary-zh.html, -summary.pdf).
 Run: python scripts/make_cross_source_sample.py  (deterministic: same files every time)
 """
 from __future__ import annotations
 
+import os
 import shutil
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +212,29 @@ def write_dicom(folder: Path) -> None:
         ds.save_as(folder / f"IM{n:04d}", enforce_file_format=True)
 
 
+# The summaries are dated as if asked for on this day, so that the recency marks show (and the
+# files stay the same from run to run).
+SUMMARY_DAY = date(2016, 3, 1)
+
+
+def write_summaries() -> None:
+    """The sample's Bundle and its summary (HTML in English and Chinese, PDF in both languages)."""
+    from converter import convert, summarize
+    from converter.writers.json import dumps
+    from converter.writers.outcome import operation_outcome
+
+    os.chdir(ROOT)  # sources are named by relative paths in the output, as a user would type them
+    result = convert(Path("samples") / "cross-source", timestamp="2016-03-01T09:00:00Z")
+    bundle, outcome = result.bundle, operation_outcome(result.issues)
+    target = ROOT / "samples"
+    (target / "cross-source-bundle.json").write_bytes(dumps(bundle))
+    for name, fmt, lang in (("summary.html", "html", "en"), ("summary-zh.html", "html", "zh"),
+                            ("summary.pdf", "pdf", "en+zh")):
+        out = summarize(bundle, format=fmt, lang=lang, today=SUMMARY_DAY, outcome=outcome)
+        data = out if isinstance(out, bytes) else out.encode("utf-8")
+        (target / f"cross-source-{name}").write_bytes(data)
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -216,7 +243,8 @@ def main() -> None:
     shutil.copyfile(IG_ORU, OUT / "oru.hl7")
     (OUT / "ccd.xml").write_text(CCD, encoding="utf-8")
     write_dicom(OUT / "dicom")
-    print(f"wrote {OUT}")
+    write_summaries()
+    print(f"wrote {OUT} and samples/cross-source-*")
 
 
 if __name__ == "__main__":

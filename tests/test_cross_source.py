@@ -66,3 +66,28 @@ def test_history_is_in_chronological_order():
 
 def test_reruns_are_byte_identical():
     assert dumps(_result().bundle) == dumps(_result().bundle)
+
+
+def test_sample_summaries_are_current_and_readable(monkeypatch):
+    """The summaries in samples/ are what the summary of this Bundle gives today."""
+    import shutil
+    import subprocess
+    from datetime import date
+
+    from converter import summarize
+    from converter.writers.outcome import operation_outcome
+
+    html = (ROOT / "samples" / "cross-source-summary.html").read_text(encoding="utf-8")
+    for text in ("EVERYWOMAN, Eve L", "1970-06-01", "Penicillin", "CT chest", "&gt;12 mo"):
+        assert text in html
+    zh = (ROOT / "samples" / "cross-source-summary-zh.html").read_text(encoding="utf-8")
+    assert "出生" in zh
+    monkeypatch.chdir(ROOT)  # the sample names its sources by relative path
+    result = convert(SAMPLE.relative_to(ROOT), timestamp="2016-03-01T09:00:00Z")
+    fresh = summarize(result.bundle, format="html", today=date(2016, 3, 1),
+                      outcome=operation_outcome(result.issues))
+    assert fresh == html
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(ROOT / "samples" / "cross-source-summary.pdf"),
+                               "-"], capture_output=True, check=True).stdout.decode()
+        assert "EVERYWOMAN" in text and "1970-06-01" in text

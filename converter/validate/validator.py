@@ -10,7 +10,7 @@ the per-resource findings are cached by the resource's canonical JSON.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable
+from typing import Iterable
 
 import msgspec
 

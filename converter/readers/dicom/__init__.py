@@ -36,11 +36,10 @@ class _Reading:
         self.sop_by_key: dict[str, str] = {}
         self.keys: dict[str, Source] = {}
         self.dicom_keys: list[str] = []  # files read as instances (not DICOMDIRs), in order
-        self.mtimes: dict[str, float | None] = {}
 
     def take(self, source: Source, key: str | None) -> None:
         """Read one source's header and file it as an instance, a DICOMDIR or an unusable file."""
-        header = read_header(source, self.mtimes)
+        header = read_header(source)
         ds = header.dataset
         if ds is None:
             self.unusable.append(Fragment(source=source.name, format="dicom", kind="unreadable",
@@ -53,7 +52,7 @@ class _Reading:
             self.filesets.append(fs)
             self.notes.extend(header.issues)
             return
-        problems = self.collector.add(source.name, ds, header.mtime, header.no_pixels)
+        problems = self.collector.add(source.name, ds, header.no_pixels)
         if key:
             self.dicom_keys.append(key)
             sop = ds.get_item(0x00080018)

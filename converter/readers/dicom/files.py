@@ -13,7 +13,6 @@ import os
 import struct
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.dataelem import RawDataElement
@@ -85,7 +84,6 @@ class Header:
     source: Source
     dataset: Dataset | None = None
     issues: list[Issue] = field(default_factory=list)
-    mtime: float | None = None  # when the file (or the archive holding it) was last written
     # An image storage instance that ends before any Pixel Data: either written without its image
     # or cut exactly between two elements (which no structural check can tell from a whole file).
     no_pixels: bool = False
@@ -102,12 +100,12 @@ class Header:
         return meta is not None and ascii_value(meta, 0x00020002) == DICOMDIR_CLASS
 
 
-def read_header(source: Source, mtimes: dict[str, float | None] | None = None) -> Header:
+def read_header(source: Source) -> Header:
     """The header of one DICOM source; a cut or unreadable file gives issues, not exceptions."""
     header = Header(source)
     loc = Location(source=source.name)
     try:
-        fh, size, header.mtime = _open(source, mtimes)
+        fh, size = _open(source)
     except OSError as exc:
         header.issues.append(Issue("error", "unreadable",
                                    f"cannot read the file: {exc.strerror or exc}", loc))
@@ -133,14 +131,12 @@ def read_header(source: Source, mtimes: dict[str, float | None] | None = None) -
     return header
 
 
-def _open(source: Source, mtimes: dict[str, float | None] | None
-          ) -> tuple[io.BufferedIOBase, int, float | None]:
+def _open(source: Source) -> tuple[io.BufferedIOBase, int]:
     if source.data is not None:
-        return io.BytesIO(source.data), len(source.data), _archive_mtime(source.name, mtimes)
+        return io.BytesIO(source.data), len(source.data)
     assert source.path is not None
     fh = open(source.path, "rb")  # noqa: SIM115 - the caller closes it
-    st = os.fstat(fh.fileno())
-    return fh, st.st_size, st.st_mtime
+    return fh, os.fstat(fh.fileno()).st_size
 
 
 def _parse(source: Source, counted: _CountedReads, header: Header
@@ -252,22 +248,6 @@ def _transfer_syntax(ds: Dataset) -> str | None:
 def _has_meta(ds: Dataset) -> bool:
     meta = getattr(ds, "file_meta", None)
     return bool(meta is not None and len(meta))
-
-
-def _archive_mtime(name: str, cache: dict[str, float | None] | None) -> float | None:
-    """The modification time of the zip archive that holds a member named `archive.zip!member`."""
-    if "!" not in name:
-        return None
-    archive = name.rsplit("!", 1)[0]
-    if cache is not None and archive in cache:
-        return cache[archive]
-    try:
-        value: float | None = Path(archive).stat().st_mtime
-    except OSError:
-        value = None
-    if cache is not None:
-        cache[archive] = value
-    return value
 
 
 def warning_issues(caught: list[warnings.WarningMessage], loc: Location) -> list[Issue]:

@@ -55,14 +55,8 @@ def study_fragment(study: Study, index: int, dicomdirs: list[str],
             "kept as dates only (the host's time zone is never assumed)",
             Location(source=study.source, tag="(0008,0201)")))
     device = converter_device()
-    prov = provenance(targets, instances, dicomdirs, device, study.uid)
-    if prov is None:
-        out.issues.append(Issue("information", "unmapped-field",
-                                "no Provenance: input given as bytes has no file time, and "
-                                "SOURCE_DATE_EPOCH is not set", Location(source=source)))
-    else:
-        out.add(device)
-        out.add(prov)
+    out.add(device)
+    out.add(provenance(targets, instances, dicomdirs, device, study.uid))
     unmapped = unmapped_issue(study)
     all_issues = study_issues(study) + issues + out.issues + ([unmapped] if unmapped else [])
     return Fragment(source=source, format="dicom", kind="study", index=index,

@@ -36,7 +36,6 @@ class Instance:
     sop_class: str
     number: int | None
     laterality: str
-    mtime: float | None
     study_uid: str = ""
     series_uid: str = ""
     title: str = ""  # for reports and documents: their title
@@ -97,7 +96,7 @@ class Collector:
         self.duplicates: list[Duplicate] = []
         self.files = 0
 
-    def add(self, name: str, ds: Dataset, mtime: float | None, no_pixels: bool = False
+    def add(self, name: str, ds: Dataset, no_pixels: bool = False
             ) -> list[Issue]:
         """Group one header; issues when it lacks what an instance needs (then it is not listed)."""
         loc = Location(source=name)
@@ -117,7 +116,7 @@ class Collector:
                           f"UID {bad[0]!r} is not a valid DICOM UID; not converted", loc)]
         sop_class = ascii_value(ds, SOP_CLASS) or (ascii_value(meta, 0x00020002) if meta else "")
         inst = Instance(name, sop, sop_class, int_value(ds, INSTANCE_NUMBER),
-                        ascii_value(ds, IMAGE_LATERALITY), mtime, study_uid, series_uid,
+                        ascii_value(ds, IMAGE_LATERALITY), study_uid, series_uid,
                         no_pixels=no_pixels)
         self.files += 1
         first = self._seen.get(sop)

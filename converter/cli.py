@@ -40,6 +40,7 @@ class Format(str, Enum):
 class BundleType(str, Enum):
     collection = "collection"
     transaction = "transaction"
+    document = "document"
 
 
 def _err(text: str) -> None:
@@ -121,8 +122,9 @@ def convert(
                                                 "per patient into this folder."),
     fmt: Format = typer.Option(Format.auto, "--format", help="Input format; sniffed by default."),
     bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type",
-                                           help="collection, or transaction (conditional "
-                                                "updates keyed on business identifiers)."),
+                                           help="collection; transaction (conditional updates "
+                                                "keyed on business identifiers); or document (an "
+                                                "International Patient Summary 2.0)."),
     patient: Optional[str] = typer.Option(None, "--patient",
                                           help="Only the patient with this identifier value "
                                                "(or Patient id)."),

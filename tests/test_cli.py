@@ -130,3 +130,16 @@ def test_keep_source_carries_the_cda_document(tmp_path):
     assert not any(e["resource"]["resourceType"] == "DocumentReference" and any(
         a["attachment"].get("contentType", "").startswith(("text/xml", "application/xml"))
         for a in e["resource"]["content"]) for e in plain["entry"])
+
+
+def test_document_bundle_type(tmp_path):
+    res = runner.invoke(app, ["convert", str(ROOT / "samples" / "cross-source"),
+                              "--bundle-type", "document", "--timestamp", "2016-03-01T09:00:00Z"])
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["type"] == "document" and doc["timestamp"] == "2016-03-01T09:00:00Z"
+    assert doc["entry"][0]["resource"]["resourceType"] == "Composition"
+    assert runner.invoke(app, ["validate", "-", "--profile", "ips"]).exit_code == 2
+    out = tmp_path / "ips.json"
+    out.write_text(res.stdout)
+    assert runner.invoke(app, ["validate", str(out), "--profile", "ips"]).exit_code == 0

@@ -91,3 +91,21 @@ def test_sample_summaries_are_current_and_readable(monkeypatch):
         text = subprocess.run(["pdftotext", str(ROOT / "samples" / "cross-source-summary.pdf"),
                                "-"], capture_output=True, check=True).stdout.decode()
         assert "EVERYWOMAN" in text and "1970-06-01" in text
+
+
+def test_ips_document_of_the_sample_passes_the_ips_rules():
+    from converter.validate import validate_bundle
+
+    from ips_checks import assert_ips_document
+
+    result = convert(SAMPLE, bundle_type="document", timestamp="2016-03-01T09:00:00Z")
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    doc = result.bundle
+    assert_ips_document(doc)
+    composition = doc["entry"][0]["resource"]
+    assert composition["resourceType"] == "Composition"
+    codes = [s["code"]["coding"][0]["code"] for s in composition["section"]]
+    assert codes[:3] == ["11450-4", "48765-2", "10160-0"]
+    meds = composition["section"][2]
+    assert "entry" not in meds and meds["emptyReason"]["coding"][0]["code"] == "unavailable"
+    assert not [i for i in validate_bundle(doc, profile="ips") if i.is_error]

@@ -18,7 +18,7 @@ from .chronology import clinical_date, sort_key
 from .merge import MERGED_TYPES, merge
 from .patients import match
 
-BUNDLE_TYPES = ("collection", "transaction")  # "document" joins with assemble/ips.py
+BUNDLE_TYPES = ("collection", "transaction", "document")
 # Resources that frame the history come before it, in this order; the rest follow by date.
 LEADING = {"Patient": 0, "RelatedPerson": 1, "Coverage": 2}
 TRAILING = {"Practitioner": 1, "PractitionerRole": 2, "Organization": 3, "Location": 4,

@@ -352,11 +352,24 @@ def _descend(node: Node, dotted: str) -> Node | None:
 
 
 def _get_path(value: Any, dotted: str) -> Any:
+    """The value(s) at a dotted path, FHIRPath style: through a list, every item's values (a list
+    when any step repeats, so `coding.code` of a CodeableConcept gives all its codes)."""
+    values = [value]
+    repeated = False
     for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
+        found = []
+        for v in values:
+            if isinstance(v, dict):
+                got = v.get(part)
+                if isinstance(got, list):
+                    repeated = True
+                    found.extend(got)
+                elif got is not None:
+                    found.append(got)
+        values = found
+    if repeated:
+        return values
+    return values[0] if values else None
 
 
 # --- entry points -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from converter import convert
 from converter.assemble.ips import document
-from converter.validate.structure import validate_bundle
+from converter.validate import validate_bundle
 
 CORPUS = Path(os.environ.get("MEDBUNDLE_CORPUS",
                            Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"))

@@ -284,6 +284,8 @@ class Definitions:
 
     def code_system(self, url: str) -> Callable[[str], bool] | None:
         """Membership test of a complete code system the artifact holds (None when unknown)."""
+        if url in PARTIAL_COPIES:
+            return None
         test = self._code_systems.get(url)
         if test is None and url in self.raw["codesystems"]:
             spec = self.raw["codesystems"][url]
@@ -293,6 +295,12 @@ class Definitions:
             else:
                 test = self._code_systems[url] = frozenset(spec["codes"]).__contains__
         return test
+
+
+# Code systems maintained outside HL7 whose copy in the HL7 packages is an older snapshot: a code
+# missing from it may be valid (DICOM Modality DOC, PLAN, RWV, EEG, FID... are absent from the DCM
+# copy in hl7.terminology 7.0.1), so membership is not checked.
+PARTIAL_COPIES = frozenset({"http://dicom.nema.org/resources/ontology/DCM"})
 
 
 def _json_keys(el: Element) -> list[tuple[str, str]]:

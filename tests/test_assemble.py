@@ -124,3 +124,14 @@ def test_merged_practitioners_keep_references_resolving():
     for enc in resources(result.bundle, "Encounter"):
         assert by_ref(result.bundle, enc["participant"][0]["individual"]) is doctors[0]
     assert dumps(result.bundle) == dumps(convert([a, b]).bundle)
+
+
+def test_different_numbers_without_a_system_block_a_demographic_match():
+    p1 = {"resourceType": "Patient", "id": "a", "identifier": [{"value": "A1"}],
+          "name": [{"family": "Doe", "given": ["Jane"]}], "birthDate": "1980-01-01"}
+    p2 = {"resourceType": "Patient", "id": "b", "identifier": [{"value": "B2"}],
+          "name": [{"family": "Doe", "given": ["Jane"]}], "birthDate": "1980-01-01"}
+    p3 = {"resourceType": "Patient", "id": "c", "identifier": [{"value": "A1"}],
+          "name": [{"family": "DOE", "given": ["J"]}], "birthDate": "1980-01-01"}
+    persons, owner, _ = match([(p1, "x"), (p2, "y"), (p3, "z")])
+    assert len(persons) == 2 and owner["c"] == "a" and owner["b"] == "b"

@@ -7,7 +7,8 @@ Rule, applied to Patient records in input order (so the result does not depend o
 2. Demographics: a record with no shared identifier joins a person with the same birth date (a full
    date on both sides), compatible sex (equal, or one unknown) and the same name after normalisation
    (case, accents, punctuation; the first given name, or its initial), provided the two hold no
-   identifiers of the same system with different values (which says they are different people).
+   identifiers of the same system with different values (which says they are different people),
+   nor only different numbers of no stated system (a DICOM Patient ID without issuer, say).
    An information issue records every demographic match.
 Account and visit numbers are not person identifiers (`mappings/person-identifier-types.csv`).
 """
@@ -31,6 +32,7 @@ class Person:
     patient_ids: list[str] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
     systems: dict[str, set[str]] = field(default_factory=dict)  # system -> values
+    bare: set[tuple[str, str]] = field(default_factory=set)  # (type, value) with no system
     birth_date: str = ""
     gender: str = ""
     names: set[tuple[str, str]] = field(default_factory=set)
@@ -107,6 +109,23 @@ def _describe(patient: dict) -> str:
     return f"{text.strip() or 'unnamed'} ({patient.get('birthDate', 'no birth date')})"
 
 
+def _type_code(ident: dict) -> str:
+    return next((c.get("code", "") for c in (ident.get("type") or {}).get("coding", [])), "")
+
+
+# Bare numbers compared for blocking: record numbers (a DICOM Patient ID without issuer has no
+# type). A licence or passport number without its issuer is too weak to keep people apart.
+RECORD_NUMBER_TYPES = frozenset({"", "MR", "PI", "PT"})
+
+
+def _bare_conflict(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
+    """True when both hold record numbers of no stated system, of one type, and none agree."""
+    for kind in {t for t, _ in a} & {t for t, _ in b} & RECORD_NUMBER_TYPES:
+        if not {v for t, v in a if t == kind} & {v for t, v in b if t == kind}:
+            return True
+    return False
+
+
 def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str], list[Issue]]:
     """Persons from Patient records (each with the source it came from), in order of first
     appearance; a map Patient id -> person id; and issues for conflicts and demographic matches."""
@@ -119,6 +138,9 @@ def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str
         if pid in owner:
             continue
         keys = {k for k in (identity_key(i) for i in patient.get("identifier") or []) if k}
+        bare = {(_type_code(i), i["value"].strip()) for i in patient.get("identifier") or []
+                if not i.get("system") and not i.get("assigner")
+                and isinstance(i.get("value"), str) and i["value"].strip()}
         birth, gender = patient.get("birthDate", ""), patient.get("gender", "")
         names = name_keys(patient)
         found: Person | None = None
@@ -148,6 +170,8 @@ def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str
                     continue
                 if any(s in candidate.systems and v not in candidate.systems[s] for s, v in keys):
                     continue  # same numbering system, different number: different people
+                if _bare_conflict(bare, candidate.bare):
+                    continue  # numbers of one type and no stated system, all different
                 found = candidate
                 issues.append(Issue(
                     "information", "matched-by-demographics",
@@ -166,4 +190,5 @@ def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str
         found.birth_date = found.birth_date or birth
         found.gender = found.gender if found.gender not in ("", "unknown") else gender
         found.names |= names
+        found.bare |= bare
     return persons, owner, issues

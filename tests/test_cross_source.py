@@ -109,3 +109,25 @@ def test_ips_document_of_the_sample_passes_the_ips_rules():
     meds = composition["section"][2]
     assert "entry" not in meds and meds["emptyReason"]["coding"][0]["code"] == "unavailable"
     assert not [i for i in validate_bundle(doc, profile="ips") if i.is_error]
+
+
+def test_a_report_naming_the_study_meets_the_dicom_study():
+    """An ORU radiology report carrying the Study Instance UID (IHE ZDS-1, and an OBX coded DICOM
+    113014) and the DICOM files of that study give one ImagingStudy, linked from the report."""
+    uid = "1.2.826.0.1.3680043.10.1959.1.1"  # the sample's CT study
+    oru = ("MSH|^~\\&|RIS|EastHosp|EHR|EastHosp|201506031200+0100||ORU^R01^ORU_R01|RAD-1|P|2.5.1\r"
+           "PID|1||1032702^^^V2FHIR&1.2.3.4.5&ISO^MR||Everywoman^Eve^L||19700601|F\r"
+           "OBR|1||ACC-2015-0602|24627-2^CT Chest^LN|||201506020930+0100|||||||||||||||"
+           "201506031100+0100||CT|F\r"
+           f"ZDS|{uid}^RIS^Application^DICOM\r"
+           f"OBX|1|ST|113014^Study Instance UID^DCM||{uid}||||||F\r"
+           "OBX|2|TX|18782-3^Radiology Study observation^LN||No acute findings.||||||F\r").encode()
+    result = convert([oru, SAMPLE / "dicom"])
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    bundle = result.bundle
+    study = one(bundle, "ImagingStudy")
+    assert study["numberOfInstances"] == 2  # the DICOM study's own details survive the merge
+    report = one(bundle, "DiagnosticReport")
+    assert report["imagingStudy"] == [{"reference": f"urn:uuid:{study['id']}"}]
+    assert not [i for i in result.issues if i.code == "unmapped-segment"
+                and i.location.segment == "ZDS"]

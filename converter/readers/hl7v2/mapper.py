@@ -12,6 +12,7 @@ from . import checks
 from .al1 import map_al1
 from .context import Context
 from .dg1 import map_dg1
+from .imaging import map_study, study_uid
 from .in1 import map_in1
 from .message import Message, Segment
 from .msh import map_evn, map_msh, provenance
@@ -166,6 +167,11 @@ def _map_segment(seg: Segment, ctx: Context, scope: dict[str, Any],
         scope["request"] = sr
         scope["report"] = diagnostic_report(seg, ctx, ids, sr) if scope["report_msg"] else None
         return sr
+    found = study_uid(seg) if name in ("OBX", "IPC", "ZDS") else None
+    if found:
+        map_study(seg, ctx, *found, scope.get("report"), scope.get("request"))
+        if name != "OBX":
+            return None
     if name == "OBX":
         return _map_obx(seg, ctx, scope, report_text, documents)
     if name == "NTE":

@@ -29,8 +29,7 @@ def organization(el: Element | None, ctx: Context) -> dict | None:
     if not ids and not label:
         return None
     rid = resource_id("Organization", *_key(ids, label))
-    if rid in ctx.by_id:  # the same organisation again: the first description is kept
-        return ctx.by_id[rid]
+    # the same organisation again: ctx.add merges what this mention adds (telecom, address...)
     return ctx.add({
         "resourceType": "Organization",
         "id": rid,
@@ -53,16 +52,11 @@ def practitioner(assigned: Element | None, ctx: Context, person: str = "assigned
     if assigned is None:
         return None
     ids = identifiers(assigned)
-    if ids and ids[0].get("value"):
-        rid = resource_id("Practitioner", *_key(ids, None))
-        if rid in ctx.by_id:  # the same person again (every entry names its author)
-            return ctx.by_id[rid]
     who = names(child(assigned, person))
     if not ids and not who:
         return None
     rid = resource_id("Practitioner", *_key(ids, who))
-    if rid in ctx.by_id:
-        return ctx.by_id[rid]
+    # the same person again (every entry names its author): ctx.add merges what this mention adds
     return ctx.add({
         "resourceType": "Practitioner",
         "id": rid,

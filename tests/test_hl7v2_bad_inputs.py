@@ -121,3 +121,12 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path):
 def test_hostile_inputs_never_raise(data):
     result = convert(data)
     assert result.exit_code in (0, 1, 2)
+
+
+def test_message_without_pid_says_so():
+    data = (b"MSH|^~\\&|A|B|C|D|202401011200+0000||ORM^O01|1|P|2.5\r"
+            b"ORC|NW|P1\rOBR|1|P1||24317-0^Hemogram^LN\r")
+    result = convert(data)
+    missing = [i for i in result.issues if i.code == "missing-segment"]
+    assert missing and missing[0].severity == "error" and "ServiceRequest" in missing[0].message
+    assert missing[0].location.segment == "MSH" and missing[0].location.message == 1

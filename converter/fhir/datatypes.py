@@ -54,9 +54,12 @@ def prune(value: Any) -> Any:
 
 def coding(system: str | None, code: str | None, display: str | None = None,
            version: str | None = None) -> dict | None:
-    """A Coding, or None when it would hold neither code nor display."""
+    """A Coding, or None when it would hold neither code nor display. A code's inner white space is
+    folded to single spaces (FHIR's code type allows no other)."""
     if not code and not display:
         return None
+    if code and any(ch.isspace() for ch in code):
+        code = " ".join(code.split())
     return prune({"system": system, "version": version, "code": code, "display": display}) or None
 
 

@@ -37,6 +37,10 @@ NOTE_TARGETS = frozenset({"Observation", "ServiceRequest", "Immunization", "Alle
 FOLDED = frozenset({"MSH", "EVN", "NTE", "ORC", "RXR", "PV2", "PD1", "MRG", "SFT", "DSC", "TQ1",
                     "TQ2", "MSA", "ERR", "RGS"})
 APPOINTMENT_RESOURCES = frozenset({"AIS", "AIG", "AIL", "AIP"})
+# Resources FHIR does not allow without their patient (subject or patient 1..1).
+NEEDS_PATIENT = frozenset({"ServiceRequest", "Condition", "Procedure", "Immunization",
+                           "MedicationRequest", "MedicationAdministration", "AllergyIntolerance",
+                           "ImagingStudy", "RelatedPerson", "Coverage"})
 
 
 def map_message(msg: Message, source: str) -> Fragment:
@@ -100,10 +104,16 @@ def map_message(msg: Message, source: str) -> Fragment:
     for r in frag.resources:
         if r["resourceType"] == "Appointment":
             finish_appointment(r, ctx)
-    ctx.repair_codes()
+    if ctx.patient is None:
+        needy = sorted({r["resourceType"] for r in frag.resources} & NEEDS_PATIENT)
+        if needy:
+            frag.issues.append(Issue(
+                "error", "missing-segment",
+                f"no PID segment: {', '.join(needy)} cannot name their patient", loc))
     _truncation(msg, tree, None if misplaced else root, version, frag, source)
+    provenance(ctx, msh)  # may add the EVN operator: before the repairs
+    ctx.repair_codes()
     _report_unmapped(msg, frag, source)
-    provenance(ctx, msh)
     return frag
 
 

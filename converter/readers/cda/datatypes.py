@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ...fhir.datatypes import UCUM, absent, decimal_or_none, prune
+from ...fhir.datatypes import UCUM, absent, codeable, decimal_or_none, prune
 from ...vocabulary import lookup, table
 from .nodes import SDTC, V3, Element, child, children, null_flavor, text, xsi_type
 
@@ -109,15 +109,7 @@ def concept(el: Element | None, ctx: Context) -> dict | None:
         c = coding(tr)
         if c and c not in codings:
             codings.append(c)
-    label = original_text(el, ctx)
-    if not codings and not label:
-        return None
-    out: dict[str, Any] = {}
-    if codings:
-        out["coding"] = codings
-    if label:
-        out["text"] = label
-    return out
+    return codeable(*codings, text=original_text(el, ctx) or None)
 
 
 def absent_concept(null: str | None = None) -> dict:

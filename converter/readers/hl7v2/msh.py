@@ -87,6 +87,7 @@ def provenance(ctx: Context, msh: Segment) -> dict:
         "_recorded": None if recorded and "T" in recorded else absent("unknown"),
         "activity": {"coding": [coding(PROVENANCE_ACTIVITY, "CREATE", "create")]},
         "reason": [reason] if reason else None,
+        "occurredDateTime": ctx.dt(evn, 6) if evn is not None and evn.value(6) else None,
         "agent": agents,
         "entity": [{"role": "source", "what": {
             "identifier": {"value": msh.value(10) or f"message {ctx.message.index}"},

@@ -178,3 +178,21 @@ def test_unknown_sections_and_entries_are_reported_with_their_xpath() -> None:
     refs = [r for r in frag.resources if r["resourceType"] == "DocumentReference"]
     assert refs and all(r["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml"')
                         for r in refs if "text" in r)
+
+
+def test_every_structured_section_keeps_its_narrative():
+    """What the author wrote beside the entries reaches the Bundle: one DocumentReference holds the
+    safe XHTML of every structured section, each under its title."""
+    import base64
+
+    from converter import convert
+
+    path = next(p for p in SAMPLES if p.name == "CCD.ccda")
+    bundle = convert(str(path)).bundle
+    docs = [e["resource"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "DocumentReference"
+            and "narrative of its" in e["resource"].get("description", "")]
+    assert len(docs) == 1
+    xhtml = base64.b64decode(docs[0]["content"][0]["attachment"]["data"]).decode()
+    assert xhtml.startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+    assert "<h2>" in xhtml and "<script" not in xhtml.lower()

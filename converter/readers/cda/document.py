@@ -17,7 +17,7 @@ from .context import Context
 from .datatypes import concept, date_time, identifier, instant
 from .context import resource_id
 from .nodes import Element, child, path, templates, text, xpath
-from .notes import CATEGORY
+from .notes import CATEGORY, narratives
 from .parse import parse
 from .sections import SectionInfo, read_body
 
@@ -95,6 +95,8 @@ def read_document(source: Source, keep_source: bool = False) -> tuple[Fragment, 
         _unstructured(path(root, "component", "nonXMLBody"), root, ctx)
     else:
         ctx.issue("warning", "missing-field", "the document has no body", root)
+    narratives(sections, text(child(root, "title")), date_time(child(root, "effectiveTime"), ctx),
+               ctx)
     if keep_source:
         _original(data, root, ctx)
     _report_untimed(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from ...fhir.ids import ref
+from ...fhir.ids import ref, resource_id
 from . import entries
 from .common import PREFIX, entry_text
 from .datatypes import concept, date_time, identifiers
@@ -93,3 +93,38 @@ def section_reference(section: Element, ctx: Context, title: str | None, code: d
     })
 
 
+
+
+def narratives(sections: list, title: str | None, when: str | None, ctx: Context) -> dict | None:
+    """The narrative of every structured section, in one DocumentReference (safe XHTML, each
+    section under its title), so what the author wrote beside the coded entries reaches the Bundle
+    too. Sections already kept whole as a DocumentReference are not repeated."""
+    from lxml import etree
+
+    kept = [s for s in sections if s.div and not s.kept_as_reference]
+    if not kept:
+        return None
+    xhtml = "http://www.w3.org/1999/xhtml"
+    root = etree.Element(f"{{{xhtml}}}div", nsmap={None: xhtml})
+    for s in kept:
+        heading = etree.SubElement(root, f"{{{xhtml}}}h2")
+        heading.text = s.title or "Untitled section"
+        part = etree.fromstring(s.div.encode("utf-8"))
+        part.tag = f"{{{xhtml}}}div"
+        root.append(part)
+    div = etree.tostring(root, encoding="unicode")
+    doc = ctx.add({
+        "resourceType": "DocumentReference",
+        "id": resource_id("DocumentReference", ctx.doc_key, "narratives"),
+        "status": "current",
+        "type": {"text": "Narrative of the document's sections"},
+        "category": [CATEGORY],
+        "subject": ctx.subject(),
+        "description": f"{title or 'CDA document'}: the narrative of its {len(kept)} "
+                       "structured section(s), beside the entries mapped from them",
+        "content": [{"attachment": {
+            "contentType": "application/xhtml+xml",
+            "data": base64.b64encode(div.encode("utf-8")).decode("ascii"),
+            "title": title, "creation": when}}],
+    })
+    return doc

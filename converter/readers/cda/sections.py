@@ -33,6 +33,7 @@ class SectionInfo:
     div: str | None
     resources: list[str] = field(default_factory=list)  # ids of the resources its entries produced
     empty_reason: str | None = None  # the section's nullFlavor, when it says it has no information
+    kept_as_reference: bool = False  # the narrative already went into a DocumentReference
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +90,8 @@ def read_section(sec: Element, ctx: Context, out: list[SectionInfo]) -> None:
         dispatch(st, ctx, scope)
     info.resources = [r["id"] for r in ctx.fragment.resources[before:]
                       if r["resourceType"] not in PARTICIPANTS]
-    if div and (kind in ("", "narrative") or not info.resources):
+    info.kept_as_reference = bool(div and (kind in ("", "narrative") or not info.resources))
+    if info.kept_as_reference:
         why = "narrative only" if not children(sec, "entry") else (
             "no FHIR mapping for this section" if not kind or kind == "narrative"
             else "no entry of this section could be mapped")

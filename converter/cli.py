@@ -241,10 +241,23 @@ def validate(
     if any(i.code == "not-fhir" for i in issues):
         _print_issues(issues, True)
         raise typer.Exit(2)
-    _print_issues(issues, True)
+    _print_table(issues)
     errors = sum(1 for i in issues if i.is_error)
     _err(f"medbundle: {bundle}: {errors} error(s), {len(issues) - errors} other issue(s)")
     raise typer.Exit(1 if errors else 0)
+
+
+def _print_table(issues: list[Issue]) -> None:
+    """The validation result as an aligned table on stderr: severity, element, code, message."""
+    rows = [(i.severity, i.location.expression or str(i.location), i.code, i.message)
+            for i in sort_issues(issues)]
+    if not rows:
+        return
+    head = ("severity", "element (FHIRPath)", "code", "message")
+    widths = [min(max(len(r[k]) for r in rows + [head]), 60) for k in range(3)]
+    for r in [head] + rows:
+        cells = [r[k][:60].ljust(widths[k]) for k in range(3)]
+        _err("  ".join(cells + [r[3]]))
 
 
 app.command(name="summary", epilog="""Examples:

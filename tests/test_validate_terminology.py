@@ -80,3 +80,18 @@ def test_dicom_modality_codes_newer_than_the_hl7_copy_are_not_errors():
              "series": [{"uid": "1.2.3.4", "modality": {
                  "system": "http://dicom.nema.org/resources/ontology/DCM", "code": "DOC"}}]}
     assert not [i for i in validate_bundle(study) if i.code == "code-not-in-system"]
+
+
+def test_language_tags_follow_the_bcp47_registry_and_codeless_codings_pass():
+    from converter.validate import validate_bundle
+
+    def patient(coding: dict) -> dict:
+        return {"resourceType": "Patient", "id": "p",
+                "communication": [{"language": {"coding": [coding]}}]}
+
+    ok = patient({"system": "urn:ietf:bcp:47", "code": "en-US"})
+    three = patient({"system": "urn:ietf:bcp:47", "code": "eng"})  # not a tag: "en" is
+    codeless = patient({"system": "urn:ietf:bcp:47"})
+    assert not [i for i in validate_bundle(ok) if i.code == "binding"]
+    assert [i for i in validate_bundle(three) if i.code == "binding" and i.is_error]
+    assert not [i for i in validate_bundle(codeless) if i.code == "binding"]

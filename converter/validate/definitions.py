@@ -16,6 +16,7 @@ from importlib import resources
 from decimal import Decimal
 from typing import Any, Callable
 
+from ..vocabulary import table
 from . import fhirpath
 from .narrative import html_checks
 
@@ -117,6 +118,18 @@ SYNTAX = {
 }
 
 
+def well_formed(system: str, code: str) -> bool:
+    """A code of a system checked by syntax. For BCP-47 also the registry's rule that a language
+    with a two-letter ISO 639-1 code has no three-letter tag ("eng" is not a tag, "en" is)."""
+    if not SYNTAX.get(system, _ANY).match(code):
+        return False
+    if system == "urn:ietf:bcp:47":
+        primary = code.split("-", 1)[0].lower()
+        if len(primary) == 3 and table("languages.csv").get(primary):
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class ValueSet:
     """The codes of a value set: (system, code) pairs, bare codes, and whole code systems."""
@@ -130,7 +143,7 @@ class ValueSet:
         """A bare `code` value is in the set."""
         if code in self.codes:
             return True
-        return any(SYNTAX.get(s, _ANY).match(code) for s in self.systems) \
+        return any(well_formed(s, code) for s in self.systems) \
             if isinstance(code, str) else False
 
     def has_coding(self, system: Any, code: Any) -> bool:
@@ -139,8 +152,7 @@ class ValueSet:
             return self.has_code(code)
         if (system, code) in self.pairs:
             return True
-        return system in self.systems and isinstance(code, str) and \
-            bool(SYNTAX.get(system, _ANY).match(code))
+        return system in self.systems and isinstance(code, str) and well_formed(system, code)
 
     def describe(self) -> str:
         """A short list of what the set holds, for messages."""

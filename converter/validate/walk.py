@@ -167,11 +167,14 @@ class Walker:
                 self.out.problems.append((severity, "binding", f"{item!r} is not in value set "
                                           f"{name} ({vs.describe()})", path))
         elif tcode == "Coding" and isinstance(item, dict):
-            if not vs.has_coding(item.get("system"), item.get("code")):
+            if item.get("code") is not None and not vs.has_coding(item.get("system"),
+                                                                  item.get("code")):
                 self.out.problems.append((severity, "binding", f"{_show(item)} is not in value "
                                           f"set {name} ({vs.describe()})", path))
         elif tcode == "CodeableConcept" and isinstance(item, dict):
-            codings = [c for c in item.get("coding") or [] if isinstance(c, dict)]
+            # a coding without a code claims nothing a value set could refuse
+            codings = [c for c in item.get("coding") or []
+                       if isinstance(c, dict) and c.get("code") is not None]
             if not codings:
                 if severity == "error" and not vs.systems:
                     self.out.problems.append((severity, "binding", f"no coding, but value set "

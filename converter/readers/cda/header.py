@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...fhir.language import language_concept
 from ...fhir.ids import ref
 from ...vocabulary import lookup, table
 from .datatypes import (absent_reason, addresses, concept, date_time, identifiers, names, sdtc,
@@ -131,7 +132,10 @@ def _communication(person: Element | None, ctx: Context) -> list[dict]:
         if lang is None or not lang.get("code"):
             continue
         pref = child(lc, "preferenceInd")
-        out.append({"language": {"coding": [{"system": LANGUAGE, "code": lang.get("code")}]},
+        language = language_concept(lang.get("code"))  # BCP-47 ("eng" becomes "en")
+        if language is None:
+            continue
+        out.append({"language": language,
                     "preferred": pref.get("value") == "true" if pref is not None
                     and pref.get("value") in ("true", "false") else None})
     return out

@@ -120,3 +120,14 @@ def test_models_off_keeps_definition_checks():
     issues = validate_bundle({"resourceType": "Patient", "gender": "x", "colour": 1}, models=False)
     codes = {i.code for i in issues}
     assert "binding" in codes
+
+
+def test_put_entries_of_a_transaction_need_a_fullurl():
+    from converter.validate import validate_bundle
+
+    patient = {"resourceType": "Patient", "id": "p1"}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": patient, "request": {"method": "PUT", "url": "Patient/p1"}},
+        {"resource": dict(patient, id="p2"), "request": {"method": "POST", "url": "Patient"}}]}
+    found = [i for i in validate_bundle(bundle) if "fullUrl" in (i.location.expression or "")]
+    assert [i.location.expression for i in found if i.is_error] == ["Bundle.entry[0].fullUrl"]

@@ -31,7 +31,16 @@ def entry_problems(entries: list) -> list[Problem]:
     seen: dict[tuple[str, object], int] = {}
     out: list[Problem] = []
     for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("fullUrl"), str):
+        if not isinstance(entry, dict):
+            continue
+        if not isinstance(entry.get("fullUrl"), str):
+            method = (entry.get("request") or {}).get("method")
+            if isinstance(entry.get("resource"), dict) and isinstance(method, str) \
+                    and method != "POST":
+                # Bundle.entry.fullUrl: "SHALL have a value except that fullUrl can be empty on
+                # a POST" (R4); a PUT must say which resource it replaces
+                out.append(("error", "structure", f"a {method} entry needs a fullUrl (only a "
+                            "POST may leave it out)", f"Bundle.entry[{i}].fullUrl"))
             continue
         url = entry["fullUrl"]
         res = entry.get("resource")

@@ -135,6 +135,8 @@ def convert(
     report: Optional[Path] = typer.Option(None, "--report",
                                           help="Write every issue as a FHIR OperationOutcome."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip validation (faster)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1,
+                             help="Read and validate in this many processes (many inputs)."),
     keep_source: bool = typer.Option(False, "--keep-source",
                                      help="Carry each CDA document itself in the Bundle (a "
                                           "DocumentReference with the original, base64)."),
@@ -156,7 +158,8 @@ def convert(
     with _progress() as tick:
         result: Result = run_convert(inputs, format=fmt.value, bundle_type=bundle_type.value,
                                      validate=not no_validate, on_fragment=tick,
-                                     timestamp=pinned_time, keep_source=keep_source)
+                                     timestamp=pinned_time, keep_source=keep_source,
+                                     workers=jobs)
     if patient:
         chosen = [b for b in result.bundles if _names_patient(b, patient)]
         if not chosen:

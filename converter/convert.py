@@ -48,7 +48,8 @@ class Result:
 def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
             validate: bool = True, stdin: BinaryIO | None = None,
             on_fragment: Callable[[Fragment], None] | None = None,
-            timestamp: str | None = None, keep_source: bool = False) -> Result:
+            timestamp: str | None = None, keep_source: bool = False,
+            workers: int = 1) -> Result:
     """Convert HL7 v2, CDA and DICOM inputs into one FHIR R4 Bundle per patient.
 
     `inputs`: a path, "-" (stdin), bytes, a binary file object, or a list of these.
@@ -57,28 +58,32 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
     Bundle.timestamp (as SOURCE_DATE_EPOCH does); without either, collection and transaction Bundles
     carry none, so the same input gives the same bytes. `keep_source` carries each CDA document
     itself in the Bundle (a DocumentReference with the original as a base64 attachment).
+    `workers` > 1 reads HL7 v2 and CDA sources, and validates the Bundles, in that many processes
+    (see converter/parallel.py); the output is the same.
     """
     sources, issues = discover(inputs, format, stdin)
-    fragments: list[Fragment] = []
-    for fmt, group in group_by_format(sources).items():
-        read = reader_for(fmt)
-        if read is None:
-            issues.extend(Issue("fatal", "no-reader", f"no {fmt} reader in this build",
-                                Location(source=s.name)) for s in group)
-            continue
-        for frag in (read(group, keep_source=True) if keep_source and fmt == "cda"
-                     else read(group)):
-            fragments.append(frag)
-            issues.extend(frag.issues)
-            if on_fragment is not None:
-                on_fragment(frag)
-    result = Result(issues=issues, fragments=len(fragments))
-    assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
-    issues.extend(assembly_issues)
-    for _group, bundle in assembled:
-        if validate:
-            issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
-        result.bundles.append(bundle)
+    executor = None
+    if workers > 1 and len(sources) > 1:
+        from .parallel import pool
+
+        executor = pool(workers)
+    try:
+        fragments = _read_all(sources, issues, keep_source, on_fragment, executor, workers)
+        result = Result(issues=issues, fragments=len(fragments))
+        assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
+        issues.extend(assembly_issues)
+        result.bundles = [bundle for _group, bundle in assembled]
+        if validate and executor is not None and len(result.bundles) > 1:
+            from .parallel import validate_all
+
+            for found in validate_all(executor, result.bundles):
+                issues.extend(found)
+        elif validate:
+            for bundle in result.bundles:
+                issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
+    finally:
+        if executor is not None:
+            executor.shutdown()
     if not validate:
         issues.append(Issue("information", "validation-skipped",
                             "validation turned off (--no-validate): the Bundle was not checked"))
@@ -86,3 +91,30 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
         for bundle in result.bundles:
             bundle.setdefault("meta", {}).setdefault("tag", []).append(dict(ERROR_TAG))
     return result
+
+
+def _read_all(sources: list, issues: list[Issue], keep_source: bool,
+              on_fragment: Callable[[Fragment], None] | None, executor, workers: int
+              ) -> list[Fragment]:
+    """Every fragment of every source, in input order (format by format)."""
+    fragments: list[Fragment] = []
+    for fmt, group in group_by_format(sources).items():
+        read = reader_for(fmt)
+        if read is None:
+            issues.extend(Issue("fatal", "no-reader", f"no {fmt} reader in this build",
+                                Location(source=s.name)) for s in group)
+            continue
+        from .parallel import PARALLEL_FORMATS, read_sources
+
+        if executor is not None and len(group) > 1 and fmt in PARALLEL_FORMATS:
+            produced = read_sources(executor, fmt, group, keep_source, workers)
+        elif keep_source and fmt == "cda":
+            produced = read(group, keep_source=True)
+        else:
+            produced = read(group)
+        for frag in produced:
+            fragments.append(frag)
+            issues.extend(frag.issues)
+            if on_fragment is not None:
+                on_fragment(frag)
+    return fragments

@@ -135,3 +135,13 @@ def test_different_numbers_without_a_system_block_a_demographic_match():
           "name": [{"family": "DOE", "given": ["J"]}], "birthDate": "1980-01-01"}
     persons, owner, _ = match([(p1, "x"), (p2, "y"), (p3, "z")])
     assert len(persons) == 2 and owner["c"] == "a" and owner["b"] == "b"
+
+
+def test_parallel_conversion_gives_the_same_bytes():
+    from conftest import HL7_CORPUS
+
+    inputs = sorted((HL7_CORPUS / "ms-fhir-converter").glob("ADT-A0*.hl7")) + [
+        SAMPLES / "cross-source"]
+    serial, parallel = convert(inputs), convert(inputs, workers=2)
+    assert [dumps(b) for b in serial.bundles] == [dumps(b) for b in parallel.bundles]
+    assert [str(i) for i in serial.issues] == [str(i) for i in parallel.issues]

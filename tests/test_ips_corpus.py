@@ -170,3 +170,16 @@ def test_ccd_stating_no_problems_allergies_or_medications():
     assert stated == {"11450-4": {"160245001"}, "48765-2": {"409137002"}, "10160-0": {"787481004"}}
     assert not any("emptyReason" in section(doc, c) for c in stated)
     assert not [i for i in issues if i.code == "absence-conflict"]
+
+
+def test_a_merge_message_makes_a_one_patient_document():
+    """ADT^A40 names the replaced record (MRG): the IPS document keeps one Patient, whose link
+    names the old record by identifier instead of carrying it."""
+    path = HL7_CORPUS / "ms-fhir-converter" / "ADT-A40-01.hl7"
+    result = convert(str(path), bundle_type="document", timestamp=TS)
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    doc = result.bundle
+    patients = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert len(patients) == 1
+    assert patients[0]["link"][0]["type"] == "replaces"
+    assert patients[0]["link"][0]["other"]["identifier"]["value"] == "56789"

@@ -43,6 +43,7 @@ def document(resources: list[dict], patient: dict, timestamp: str, version: str
         raise ValueError(f"timestamp must be an instant with an offset, not {timestamp!r}")
     pid = patient["id"]
     issues: list[Issue] = []
+    patient = _logical_links(patient, resources)
     others = [r for r in resources if r.get("id") != pid]
     kept = _keep(others, patient, issues)
 
@@ -83,6 +84,25 @@ def document(resources: list[dict], patient: dict, timestamp: str, version: str
 
 
 # -- what the document carries ---------------------------------------------------------------------
+
+def _logical_links(patient: dict, resources: list[dict]) -> dict:
+    """The Patient with its links to other Patient records (a merged, replaced record) made logical
+    references by identifier: a document is about one Patient, so the other record stays out while
+    the link still says which record it replaces."""
+    links = patient.get("link") or []
+    if not links:
+        return patient
+    by_url = {f"urn:uuid:{r['id']}": r for r in resources if r.get("resourceType") == "Patient"}
+    out = []
+    for link in links:
+        other = by_url.get((link.get("other") or {}).get("reference", ""))
+        if other is not None and other.get("id") != patient["id"]:
+            ident = next(iter(other.get("identifier") or []), None)
+            link = {**link, "other": {k: v for k, v in (
+                ("identifier", ident), ("display", f"Patient record {other['id']}")) if v}}
+        out.append(link)
+    return {**patient, "link": out}
+
 
 def _leave_out(r: dict, pid: str) -> tuple[str, str] | None:
     """(severity, why) when a resource cannot be in the IPS document, else None."""

@@ -10,7 +10,7 @@ from ...fhir.ids import ref, resource_id
 from ...fhir.terminology import repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
-from .datatypes import c, cwe, dtm, hd_label, hd_system, identity_key, sub
+from .datatypes import c, cwe, dtm, hd_label, hd_system, identifier_type, identity_key, sub
 from .message import Message, Rep, Segment
 
 
@@ -130,8 +130,6 @@ class Context:
 
     def practitioner(self, rep: Rep) -> dict | None:
         """XCN/CNN -> Practitioner (once per identifier or name in this message) -> Reference."""
-        from .datatypes import _identifier_type  # local: keep the public surface small
-
         ident_value = c(rep, 1)
         family, given = c(rep, 2), c(rep, 3)
         if not (ident_value or family or given):
@@ -141,7 +139,7 @@ class Context:
         if ident_value:
             system = hd_system(authority)
             identifier = prune({
-                "type": _identifier_type(c(rep, 13)),
+                "type": identifier_type(c(rep, 13)),
                 "system": system, "value": ident_value,
                 "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
                 else None})

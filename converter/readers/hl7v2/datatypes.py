@@ -178,7 +178,7 @@ def cx(rep: Rep) -> dict | None:
     authority = sub(rep, 4)
     system = hd_system(authority)
     ident = {
-        "type": _identifier_type(c(rep, 5)),
+        "type": identifier_type(c(rep, 5)),
         "system": system,
         "value": value,
         "period": prune({"start": date_only(c(rep, 7)), "end": date_only(c(rep, 8))}),
@@ -188,7 +188,8 @@ def cx(rep: Rep) -> dict | None:
     return prune(ident)
 
 
-def _identifier_type(code: str) -> dict | None:
+def identifier_type(code: str) -> dict | None:
+    """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
     row = table(T.format("0203-identifier-type")).get(code)
@@ -206,7 +207,7 @@ def ei(rep: Rep, type_code: str | None = None) -> dict | None:
     hd = [[c(rep, 2)], [c(rep, 3)], [c(rep, 4)]]
     system = hd_system(hd)
     return prune({
-        "type": _identifier_type(type_code) if type_code else None,
+        "type": identifier_type(type_code) if type_code else None,
         "system": system,
         "value": value,
         "assigner": {"display": hd_label(hd)} if not system and hd_label(hd) else None,

@@ -41,7 +41,7 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
     locations = []
     for n, loc_status in ((3, "planned" if klass_code == "P" else "active"), (6, "completed"),
                           (11, "reserved"), (42, "planned"), (43, "completed")):
-        loc = _location(seg.rep(n), ctx)
+        loc = location(seg.rep(n), ctx)
         if loc:
             locations.append({"location": ref(loc), "status": loc_status})
     hospitalization = {
@@ -76,7 +76,7 @@ def _disposition(rep: Rep) -> dict | None:
     return {"coding": [coding(V2_TABLE.format("0112"), code, c(rep, 2) or None)]}
 
 
-def _location(pl: Rep, ctx: Context) -> dict | None:
+def location(pl: Rep, ctx: Context) -> dict | None:
     """PL -> Location when it names at least a point of care or facility (else nothing)."""
     poc, room, bed = c(pl, 1), c(pl, 2), c(pl, 3)
     facility = hd_label(sub(pl, 4))

@@ -11,7 +11,7 @@ from ...vocabulary import lookup
 from .context import Context
 from .datatypes import c, ei
 from .message import Segment
-from .pv1 import _location
+from .pv1 import location
 
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 
@@ -97,7 +97,7 @@ def map_resource(seg: Segment, ctx: Context, appointment: dict | None) -> None:
                 parts.append({"type": [role] if role else None, "actor": who,
                               "status": "accepted"})
     elif seg.name == "AIL":
-        loc = _location(seg.rep(3), ctx)
+        loc = location(seg.rep(3), ctx)
         if loc:
             parts.append({"actor": ref(loc), "status": "accepted"})
     elif seg.name == "AIG":

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ...fhir.datatypes import UCUM, absent, codeable, decimal_or_none, prune
+from ...fhir.systems import oid_uri
 from ...vocabulary import lookup, table
 from .nodes import SDTC, V3, Element, child, children, null_flavor, text, xsi_type
 
@@ -30,7 +31,7 @@ def system_uri(oid: str | None) -> str | None:
     if row and row.get("uri"):
         return row["uri"]
     if OID.match(oid):
-        return "urn:oid:" + oid
+        return oid_uri(oid)
     if UUID.match(oid):
         return "urn:uuid:" + oid.lower()
     return None

@@ -32,7 +32,8 @@ class Scope:
 def handlers() -> dict[str, Handler]:
     """Mapper functions by the handler names used in entry-templates.csv."""
     from . import (allergies, devices, directives, encounters, family, immunizations,
-                   medications, notes, observations, plans, problems, procedures, results, vitals)
+                   medications, notes, observations, payers, plans, problems, procedures, results,
+                   vitals)
     return {
         "problem-concern": problems.concern,
         "health-concern": problems.concern,
@@ -56,6 +57,7 @@ def handlers() -> dict[str, Handler]:
         "device-use": devices.device_use,
         "advance-directive": directives.advance_directive,
         "note": notes.note,
+        "policy": payers.policy,
         "wrapper": wrapper,
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 
 from ...fhir.datatypes import codeable, coding
+from ...fhir.systems import oid_uri
 from ...vocabulary import table
 from .values import ascii_value, sequence, text_value
 
@@ -19,8 +20,7 @@ SCHEME_UID = 0x0008010C
 
 def oid_system(uid: str) -> str:
     """The system URI of an OID (code or identifier system): its canonical URI, else urn:oid."""
-    row = table("identifier-systems.csv", key="oid").get(uid)
-    return row["uri"] if row and row.get("uri") else f"urn:oid:{uid}"
+    return oid_uri(uid)
 
 
 def local_schemes(ds: Dataset) -> dict[str, str]:

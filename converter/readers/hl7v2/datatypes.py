@@ -9,6 +9,7 @@ import re
 from typing import Callable
 
 from ...fhir.datatypes import codeable, coding, prune
+from ...fhir.systems import oid_uri
 from ...vocabulary import lookup, table
 from .message import Rep
 
@@ -99,15 +100,12 @@ def system_uri(name: str) -> str | None:
     if m:
         return V2_TABLE.format(m.group(1))
     if re.match(r"^[0-2](\.\d+)+$", n):
-        return _oid_uri(n)
+        return oid_uri(n)
     if re.match(r"^[a-z][a-z0-9+.-]*:", n):
         return n
     return None  # a local or unknown system: keep code and display, invent no URI
 
 
-def _oid_uri(oid: str) -> str:
-    row = table("identifier-systems.csv", key="oid").get(oid)
-    return row["uri"] if row else f"urn:oid:{oid}"
 
 
 def cwe(rep: Rep) -> dict | None:
@@ -150,7 +148,7 @@ def hd_system(hd: Rep) -> str | None:
     """HD -> a system URI: OID (HD.3=ISO) or UUID, a URI namespace, or a configured authority."""
     ns, uid, kind = c(hd, 1), c(hd, 2), c(hd, 3).upper()
     if uid and (kind in ("ISO", "") and re.match(r"^[0-2](\.\d+)+$", uid)):
-        return _oid_uri(uid)
+        return oid_uri(uid)
     if uid and kind == "UUID":
         return f"urn:uuid:{uid.lower()}"
     if uid and re.match(r"^[a-z][a-z0-9+.-]*:", uid):

@@ -122,6 +122,7 @@ def narratives(sections: list, title: str | None, when: str | None, ctx: Context
         "subject": ctx.subject(),
         "description": f"{title or 'CDA document'}: the narrative of its {len(kept)} "
                        "structured section(s), beside the entries mapped from them",
+        "text": {"status": "generated", "div": div},
         "content": [{"attachment": {
             "contentType": "application/xhtml+xml",
             "data": base64.b64encode(div.encode("utf-8")).decode("ascii"),

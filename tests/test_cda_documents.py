@@ -208,3 +208,25 @@ def test_every_policy_activity_is_a_coverage(path):
                  if e["resource"]["resourceType"] == "Coverage"]
     assert len(coverages) == len(policies)
     assert all(c["payor"] and c["beneficiary"] for c in coverages)
+
+
+@pytest.mark.parametrize("path", SAMPLES + EXAMPLES, ids=lambda p: p.name)
+def test_every_medication_dispense_is_mapped(path):
+    """Medication Dispense (.18) under a medication activity -> MedicationDispense."""
+    from lxml import etree
+
+    from converter import convert
+
+    tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True,
+                                                  load_dtd=False, huge_tree=False))
+    ns = {"v": "urn:hl7-org:v3"}
+    dispenses = tree.xpath("//v:substanceAdministration/v:entryRelationship/v:supply"
+                           "[v:templateId/@root='2.16.840.1.113883.10.20.22.4.18']",
+                           namespaces=ns)
+    result = convert(str(path))
+    made = [e["resource"] for b in result.bundles for e in b["entry"]
+            if e["resource"]["resourceType"] == "MedicationDispense"]
+    assert len(made) == len(dispenses)
+    assert all("medicationCodeableConcept" in d or "medicationReference" in d for d in made)
+    assert not [i for i in result.issues if i.code == "unmapped-entry" and "supply" in
+                (i.location.xpath or "") and "Dispense" in i.message]

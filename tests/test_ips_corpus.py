@@ -119,7 +119,8 @@ def test_ccd_fills_the_recommended_and_optional_sections():
     counts = {c: len(section(doc, c).get("entry", [])) for c in
               ("11450-4", "48765-2", "10160-0", "11369-6", "30954-2", "47519-4", "46264-8",
                "8716-3", "11348-0", "29762-2", "42348-3")}
-    assert counts == {"11450-4": 2, "48765-2": 2, "10160-0": 2, "11369-6": 5, "30954-2": 2,
+    # medications: two statements and the dispense (.18) recorded under one of them
+    assert counts == {"11450-4": 2, "48765-2": 2, "10160-0": 3, "11369-6": 5, "30954-2": 2,
                       "47519-4": 4, "46264-8": 4, "8716-3": 2, "11348-0": 2, "29762-2": 3,
                       "42348-3": 1}
     past = entry_resources(doc, "11348-0")

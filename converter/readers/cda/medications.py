@@ -14,7 +14,7 @@ from .common import (INDICATION, INSTRUCTION, PREFIX, act_status, entry_text, ge
 from .datatypes import (absent_concept, concept, date_time, identifiers, interval_quantity, period, quantity,
                         ratio, set_choice)
 from .nodes import Element, child, children, path, related, xsi_type
-from .participants import authorship, organization
+from .participants import actor_ref, authorship, organization
 
 if TYPE_CHECKING:
     from .context import Context
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SUPPLY_ORDER = PREFIX + "17"
 DISPENSE = PREFIX + "18"
 FREE_TEXT_SIG = PREFIX + "147"
-CONSUMED = frozenset({SUPPLY_ORDER, INDICATION, INSTRUCTION, FREE_TEXT_SIG, PREFIX + "64",
+CONSUMED = frozenset({SUPPLY_ORDER, DISPENSE, INDICATION, INSTRUCTION, FREE_TEXT_SIG, PREFIX + "64",
                       PREFIX + "24", PREFIX + "118"})
 NO_MEDICATIONS = {"system": "http://snomed.info/sct", "code": "787481004",
                   "display": "No known medications"}
@@ -36,8 +36,10 @@ def medication(el: Element, ctx: Context, scope: Scope) -> list[dict]:
     else:
         res = _request(el, ctx, scope, lookup("cda/mood-intent.csv", el.get("moodCode"),
                                               "medication") or "order")
+    dispensed = [_dispense(st, el, res, ctx) for _h, st in related(el, "REFR")
+                 if has_template(st, DISPENSE)]
     entries.rest(el, ctx, scope, CONSUMED)
-    return [res]
+    return [res, *dispensed]
 
 
 def planned(el: Element, ctx: Context, scope: Scope) -> list[dict]:
@@ -280,3 +282,29 @@ def _dispense_request(el: Element, ctx: Context) -> dict | None:
             out["validityPeriod"] = p
         return out or None
     return None
+
+
+def _dispense(st: Element, activity: Element, given: dict, ctx: Context) -> dict:
+    """Medication Dispense (.18, a supply in EVN mood) -> MedicationDispense: the product (its own,
+    else the activity's), quantity, when handed over, the pharmacy as performer, and the order it
+    fills when the activity is one."""
+    code, _product = medication_concept(st, ctx)
+    product_of = st if code is not None else activity
+    performer = actor_ref(path(st, "performer", "assignedEntity"), ctx)
+    handed = date_time(child(st, "effectiveTime"), ctx) or date_time(
+        path(st, "effectiveTime", "high"), ctx)
+    res: dict[str, Any] = {
+        "resourceType": "MedicationDispense",
+        "id": ctx.entry_id("MedicationDispense", st),
+        "identifier": identifiers(st),
+        "status": act_status(st, "dispense") or "completed",
+        **_medication_fields(product_of, ctx, _medication(product_of, ctx)),
+        "subject": ctx.subject(),
+        "performer": [{"actor": performer}] if performer else None,
+        "authorizingPrescription": [ref(given)] if given["resourceType"] == "MedicationRequest"
+        else None,
+        "quantity": quantity(child(st, "quantity"), ctx),
+        "whenHandedOver": handed if handed and "T" in handed else None,
+        "note": notes(st, ctx),
+    }
+    return ctx.add(res)

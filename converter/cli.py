@@ -47,13 +47,34 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+MAX_WARNINGS = 25  # beyond this, warnings are counted by code on the terminal (--verbose: all)
+
+
 def _print_issues(issues: list[Issue], verbose: bool) -> None:
-    shown = [i for i in sort_issues(issues) if verbose or i.severity != "information"]
+    """Errors always, one per line; warnings up to MAX_WARNINGS, then counted by code; information
+    notes counted (all of them with --verbose, and always in --report)."""
+    ordered = sort_issues(issues)
+    errors = [i for i in ordered if i.is_error]
+    warnings = [i for i in ordered if i.severity == "warning"]
+    notes = [i for i in ordered if i.severity == "information"]
+    for i in errors:
+        _err(f"medbundle: {i}")
+    shown = warnings if verbose else warnings[:MAX_WARNINGS]
     for i in shown:
         _err(f"medbundle: {i}")
-    hidden = len(issues) - len(shown)
-    if hidden:
-        _err(f"medbundle: {hidden} information notes (unmapped fields and segments...); "
+    rest = warnings[len(shown):]
+    if rest:
+        counts: dict[str, int] = {}
+        for i in rest:
+            counts[i.code] = counts.get(i.code, 0) + 1
+        kinds = ", ".join(f"{n} {code}" for code, n in sorted(counts.items()))
+        _err(f"medbundle: {len(rest)} more warnings ({kinds}); --verbose shows them, "
+             "--report FILE keeps them")
+    if verbose:
+        for i in notes:
+            _err(f"medbundle: {i}")
+    elif notes:
+        _err(f"medbundle: {len(notes)} information notes (unmapped fields and segments...); "
              "--verbose shows them, --report FILE keeps them")
 
 

@@ -88,3 +88,24 @@ def test_sr_without_content_is_reported(tmp_path):
     assert empty.location.tag == "(0040,A730)"
     assert one(result.bundle, "DiagnosticReport")["status"] == "final"
     assert not resources(result.bundle, "Observation")
+
+
+def test_encapsulated_cda_is_read_as_the_cda_document_it_is(tmp_path):
+    """An Encapsulated CDA gives its DocumentReference and, read by the CDA reader, the entries
+    of the document itself, in the same patient's history."""
+    from conftest import ROOT
+
+    ccd = (ROOT / "samples" / "cross-source" / "ccd.xml").read_bytes()
+    ds = pdf_report(title="Clinic summary", data=ccd, tz="+0100", name="EVERYWOMAN^EVE",
+                    birth="19700601", sex="F")
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.104.2"  # Encapsulated CDA Storage
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.MIMETypeOfEncapsulatedDocument = "text/XML"
+    write(ds, tmp_path / "cda.dcm")
+    result = convert(str(tmp_path))
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    bundle = result.bundle
+    assert one(bundle, "Condition")["code"]["coding"][0]["code"] == "195967001"  # asthma
+    assert one(bundle, "AllergyIntolerance")["code"]["coding"][0]["code"] == "70618"
+    assert any(d.get("content", [{}])[0].get("attachment", {}).get("contentType") == "text/XML"
+               for d in resources(bundle, "DocumentReference"))

@@ -12,6 +12,8 @@ the other files are converted all the same.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import warnings
 from collections.abc import Iterable, Iterator
 
@@ -65,6 +67,10 @@ class _Reading:
             self.notes.extend(header.issues + problems)
 
 
+# MIME types of an Encapsulated CDA (0042,0012); "text/XML" is what PS3.3 names
+CDA_TYPES = frozenset({"text/xml", "text/XML", "application/xml", "application/cda+xml"})
+
+
 def read(sources: Iterable[Source]) -> Iterator[Fragment]:
     """One Fragment per study (and patient), then Fragments for what could not be read."""
     with warnings.catch_warnings(record=True) as caught:  # pydicom's warnings become issues
@@ -74,6 +80,31 @@ def read(sources: Iterable[Source]) -> Iterator[Fragment]:
         fragments.append(Fragment(source="", format="dicom", kind="notes",
                                   issues=warning_issues(caught, Location())))
     yield from fragments
+    yield from _encapsulated_cda(fragments)
+
+
+def _encapsulated_cda(fragments: list[Fragment]) -> Iterator[Fragment]:
+    """An Encapsulated CDA travels as a DocumentReference, and its content is read as the CDA
+    document it is too, so its problems, medications and results join the patient's history."""
+    from ..cda import read as read_cda
+
+    docs = []
+    for frag in fragments:
+        for r in frag.resources:
+            if r["resourceType"] != "DocumentReference":
+                continue
+            for content in r.get("content", []):
+                att = content.get("attachment", {})
+                if att.get("contentType", "").split(";")[0].strip() in CDA_TYPES and \
+                        att.get("data"):
+                    try:
+                        data = base64.b64decode(att["data"])
+                    except (binascii.Error, ValueError):
+                        continue
+                    docs.append(Source(name=f"{frag.source} (encapsulated CDA)",
+                                       format="cda", data=data))
+    if docs:
+        yield from read_cda(docs)
 
 
 def _read(sources: Iterable[Source]) -> Iterator[Fragment]:

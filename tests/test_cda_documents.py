@@ -230,3 +230,27 @@ def test_every_medication_dispense_is_mapped(path):
     assert all("medicationCodeableConcept" in d or "medicationReference" in d for d in made)
     assert not [i for i in result.issues if i.code == "unmapped-entry" and "supply" in
                 (i.location.xpath or "") and "Dispense" in i.message]
+
+
+def test_problem_severity_observation_becomes_condition_severity():
+    from converter import convert
+    from conftest import ROOT
+
+    xml = (ROOT / "samples" / "cross-source" / "ccd.xml").read_text(encoding="utf-8")
+    anchor = 'displayName="Asthma"/>'
+    severity = ('<entryRelationship typeCode="SUBJ" inversionInd="true">'
+                '<observation classCode="OBS" moodCode="EVN">'
+                '<templateId root="2.16.840.1.113883.10.20.22.4.8" extension="2014-06-09"/>'
+                '<code code="SEV" codeSystem="2.16.840.1.113883.5.4"/>'
+                '<statusCode code="completed"/>'
+                '<value xsi:type="CD" code="6736007" codeSystem="2.16.840.1.113883.6.96" '
+                'displayName="Moderate"/></observation></entryRelationship>')
+    assert xml.count(anchor) == 1
+    result = convert(xml.replace(anchor, anchor + severity).encode("utf-8"))
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+    cond = next(e["resource"] for e in result.bundle["entry"]
+                if e["resource"]["resourceType"] == "Condition")
+    assert cond["severity"]["coding"][0] == {"system": "http://snomed.info/sct",
+                                             "code": "6736007", "display": "Moderate"}
+    assert not [i for i in result.issues if i.code == "unmapped-entry"
+                and "4.8" in i.message]

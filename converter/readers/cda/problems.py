@@ -23,7 +23,8 @@ AGE = PREFIX + "31"
 DATE_OF_DIAGNOSIS = PREFIX + "502"
 HEALTH_STATUS = PREFIX + "5"
 PROBLEMS = frozenset({PROBLEM, PREFIX + "68", PREFIX + "73"})
-CONSUMED = frozenset({PROBLEM_STATUS, AGE, DATE_OF_DIAGNOSIS, PREFIX + "64"})
+SEVERITY = PREFIX + "8"
+CONSUMED = frozenset({PROBLEM_STATUS, AGE, DATE_OF_DIAGNOSIS, SEVERITY, PREFIX + "64"})
 NO_PROBLEMS = {"system": "http://snomed.info/sct", "code": "160245001",
                "display": "No current problems or disability"}
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -77,6 +78,7 @@ def condition(obs: Element, ctx: Context, scope: Scope, act: Element | None) -> 
             VERIFICATION, "refuted" if negated(obs) and not no_problem else "confirmed"),
         "category": condition_category(category),
         "code": code,
+        "severity": _severity(obs, ctx),
         "bodySite": [c for c in (concept(s, ctx) for s in obs.iterfind(
             "{urn:hl7-org:v3}targetSiteCode")) if c],
         "subject": ctx.subject(),
@@ -101,6 +103,14 @@ def condition(obs: Element, ctx: Context, scope: Scope, act: Element | None) -> 
     resource = ctx.add(res)
     entries.rest(obs, ctx, scope, CONSUMED)
     return resource
+
+
+def _severity(obs: Element, ctx: Context) -> dict | None:
+    """Severity Observation (.8) under the problem -> Condition.severity (its coded value)."""
+    for _holder, st in related(obs, "SUBJ"):
+        if has_template(st, SEVERITY):
+            return concept(child(st, "value"), ctx)
+    return None
 
 
 def _section_category(scope: Scope) -> str:

@@ -212,6 +212,14 @@ def ei(rep: Rep, type_code: str | None = None) -> dict | None:
     })
 
 
+def business_key(ids: list[dict], prefer_last: bool = False) -> str | None:
+    """system|value of the first identifier (or of the last: a filler number after the placer's),
+    the key deterministic ids are made from; None when there is none."""
+    for ident in (reversed(ids) if prefer_last else ids):
+        return f"{ident.get('system', '')}|{ident['value']}"
+    return None
+
+
 def identity_key(ident: dict) -> str:
     """A stable key for an Identifier: system (or assigner) and value."""
     return f"{ident.get('system') or (ident.get('assigner') or {}).get('display', '')}|" \

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import ei, table_coding
+from .datatypes import business_key, ei, table_coding
 from .message import Segment
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -31,10 +31,9 @@ def map_dg1(seg: Segment, ctx: Context) -> dict | None:
     identifiers = [x for x in (ei(r) for r in seg.reps(20)) if x]
     cond = {
         "resourceType": "Condition",
-        "id": resource_id("Condition", *(
-            [identifiers[0].get("system", ""), identifiers[0]["value"]] if identifiers else
-            [ctx.patient["id"] if ctx.patient else ctx.key,
-             ctx.encounter["id"] if ctx.encounter else "", seg.value(3, 1) or seg.value(4)])),
+        "id": resource_id("Condition", business_key(identifiers)) if identifiers else resource_id(
+            "Condition", ctx.patient["id"] if ctx.patient else ctx.key,
+            ctx.encounter["id"] if ctx.encounter else "", seg.value(3, 1) or seg.value(4)),
         "identifier": identifiers,
         "verificationStatus": {"coding": [coding(
             "http://terminology.hl7.org/CodeSystem/condition-ver-status", "entered-in-error")]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, ei, mapped
+from .datatypes import V2_TABLE, business_key, ei, mapped
 from .message import Segment
 
 DIAGNOSTIC_SERVICE = V2_TABLE.format("0074")
@@ -34,9 +34,7 @@ def order_identifiers(obr: Segment | None, orc: Segment | None) -> list[dict]:
 
 def order_key(ids: list[dict], ctx: Context, seg: Segment) -> str:
     """The business key of an order: its filler number, else its placer number, else position."""
-    for ident in reversed(ids):
-        return f"{ident.get('system', '')}|{ident['value']}"
-    return f"{ctx.key}|{seg.name}|{seg.position}"
+    return business_key(ids, prefer_last=True) or f"{ctx.key}|{seg.name}|{seg.position}"
 
 
 def service_request(seg: Segment, ctx: Context, orc: Segment | None, ids: list[dict]) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import absent, coding
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import ei
+from .datatypes import business_key, ei
 from .message import Segment
 
 SNOMED = "http://snomed.info/sct"
@@ -34,10 +34,9 @@ def map_pr1(seg: Segment, ctx: Context) -> dict | None:
     performed = ctx.dt(seg, 5)
     proc = {
         "resourceType": "Procedure",
-        "id": resource_id("Procedure", *(
-            [identifiers[0].get("system", ""), identifiers[0]["value"]] if identifiers else
-            [ctx.patient["id"] if ctx.patient else ctx.key, seg.value(3, 1) or seg.value(4),
-             seg.value(5)])),
+        "id": resource_id("Procedure", business_key(identifiers)) if identifiers else resource_id(
+            "Procedure", ctx.patient["id"] if ctx.patient else ctx.key,
+            seg.value(3, 1) or seg.value(4), seg.value(5)),
         "identifier": identifiers,
         "status": "completed",
         "code": code,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import absent, coding, decimal_or_none
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import c, date_only, ei, mapped, system_uri
+from .datatypes import business_key, c, date_only, ei, mapped, system_uri
 from .message import Segment
 from .obx import quantity
 
@@ -47,9 +47,9 @@ def map_rxa(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
         orc.touch(12)
     imm = {
         "resourceType": "Immunization",
-        "id": resource_id("Immunization", *(
-            [identifiers[0].get("system", ""), identifiers[0]["value"]] if identifiers else
-            [ctx.patient["id"] if ctx.patient else ctx.key, seg.value(5, 1), seg.value(3)])),
+        "id": resource_id("Immunization", business_key(identifiers)) if identifiers else
+        resource_id("Immunization", ctx.patient["id"] if ctx.patient else ctx.key,
+                    seg.value(5, 1), seg.value(3)),
         "identifier": identifiers,
         "status": status,
         "statusReason": ctx.code(seg, 18) if status == "not-done" else None,

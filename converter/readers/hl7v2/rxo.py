@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...fhir.datatypes import decimal_or_none, prune
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import ei
+from .datatypes import business_key, ei
 from .message import Segment
 from .obx import quantity
 
@@ -56,7 +56,7 @@ def map_rx_order(seg: Segment, ctx: Context, orc: Segment | None,
     if orc is not None and orc.value(12, 1) + orc.value(12, 2):
         requester = ctx.practitioner(orc.rep(12))
         orc.touch(12)
-    key = next((f"{i.get('system', '')}|{i['value']}" for i in reversed(ids)), None) or \
+    key = business_key(ids, prefer_last=True) or \
         f"{ctx.key}|{seg.name}|{seg.position}"
     req = {
         "resourceType": "MedicationRequest",

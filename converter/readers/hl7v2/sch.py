@@ -9,7 +9,7 @@ from ...fhir.datatypes import coding, decimal_or_none
 from ...fhir.ids import ref, resource_id
 from ...vocabulary import lookup
 from .context import Context
-from .datatypes import c, ei
+from .datatypes import business_key, c, ei
 from .message import Segment
 from .pv1 import location
 
@@ -20,7 +20,7 @@ def map_sch(seg: Segment, ctx: Context) -> dict:
     """SCH -> Appointment: ids (SCH-1/2), reason (SCH-6/7), type (SCH-8), duration (SCH-9/10),
     timing (SCH-11), contacts and enterer (SCH-12/16/20), status (SCH-25, else the trigger)."""
     ids = [x for x in (ei(seg.rep(1)), ei(seg.rep(2))) if x]
-    key = next((f"{i.get('system', '')}|{i['value']}" for i in reversed(ids)), None) or \
+    key = business_key(ids, prefer_last=True) or \
         f"{ctx.key}|SCH"
     status_code = seg.value(25)
     status = lookup("hl7v2/tables/0278-appointment-status.csv", status_code) if status_code \

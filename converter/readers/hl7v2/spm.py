@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import c, cwe, ei, sub
+from .datatypes import business_key, c, cwe, ei, sub
 from .message import Segment
 
 
@@ -16,7 +16,7 @@ def map_spm(seg: Segment, ctx: Context, report: dict | None, request: dict | Non
     collected = seg.rep(17)
     start = ctx.dt(seg, 17, 1, value=c(collected, 1))
     end = ctx.dt(seg, 17, 2, value=c(collected, 2)) if c(collected, 2) else None
-    key = next((f"{i.get('system', '')}|{i['value']}" for i in ids), None) or \
+    key = business_key(ids) or \
         f"{ctx.key}|SPM|{seg.position}"
     specimen = ctx.add({
         "resourceType": "Specimen",

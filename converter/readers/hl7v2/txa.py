@@ -5,7 +5,7 @@ import base64
 
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import ei
+from .datatypes import business_key, ei
 from .message import Segment
 from .obx import attachment, value_type
 
@@ -19,7 +19,7 @@ def map_txa(seg: Segment, ctx: Context) -> dict:
     (TXA-12 unique document number, TXA-16 file name), completion status (TXA-17)."""
     seg.touch(1)
     unique = ei(seg.rep(12))
-    key = f"{unique.get('system', '')}|{unique['value']}" if unique else f"{ctx.key}|TXA"
+    key = business_key([unique] if unique else []) or f"{ctx.key}|TXA"
     completion = seg.value(17).upper()
     seg.touch(17)
     doc = {

@@ -130,3 +130,12 @@ def test_message_without_pid_says_so():
     missing = [i for i in result.issues if i.code == "missing-segment"]
     assert missing and missing[0].severity == "error" and "ServiceRequest" in missing[0].message
     assert missing[0].location.segment == "MSH" and missing[0].location.message == 1
+
+
+def test_segments_whose_parent_is_missing_are_reported():
+    """PV2 with no PV1 before it, MRG with no PID: not mapped, and said so."""
+    data = (b"MSH|^~\\&|A|B|C|D|202401011200+0000||ADT^A40|1|P|2.5\r"
+            b"PV2|||^Chest pain\rMRG|77^^^H^MR\r")
+    result = convert(data)
+    reported = {i.location.segment for i in result.issues if i.code == "unmapped-segment"}
+    assert {"PV2", "MRG"} <= reported

@@ -331,19 +331,20 @@ def _truncation(msg: Message, tree: Group, root, version: str, frag: Fragment,
 
 
 def _report_unmapped(msg: Message, frag: Fragment, source: str) -> None:
+    """Segments no map read (a folded one only when it holds values: an empty TQ1 says nothing),
+    then the valued fields of the others that no map read."""
     for seg in msg.segments:
-        if seg.name == "MSH" or seg.name in FOLDED and not seg._read:
-            if seg.name in ("SFT", "DSC", "TQ1", "TQ2", "MSA", "ERR") and seg.valued_fields():
+        if not seg._read:
+            if seg.name not in FOLDED:
+                kind = "Z-segment" if seg.name.startswith("Z") else f"{seg.name} segment"
+                frag.issues.append(Issue("information", "unmapped-segment",
+                                         f"{kind} has no mapping; kept in this report",
+                                         _seg_loc(source, msg, seg)))
+            elif seg.valued_fields():
+                # SFT, TQ1, MSA...; or a PV2, PD1 or MRG with no PV1 or PID before it
                 frag.issues.append(Issue("information", "unmapped-segment",
                                          f"{seg.name} segment not mapped",
                                          _seg_loc(source, msg, seg)))
-            if seg.name != "MSH":
-                continue
-        if not seg._read and seg.name not in FOLDED:
-            kind = "Z-segment" if seg.name.startswith("Z") else f"{seg.name} segment"
-            frag.issues.append(Issue("information", "unmapped-segment",
-                                     f"{kind} has no mapping; kept in this report",
-                                     _seg_loc(source, msg, seg)))
             continue
         for n in seg.unread():
             value = seg.fields[n]

@@ -31,7 +31,6 @@ class Context:
     encounter: dict | None = None
     evn: Segment | None = None  # the EVN segment, folded into the message's Provenance
     appointment: dict | None = None  # SIU: the SCH's Appointment, which later segments complete
-    produced: dict[int, dict] = field(default_factory=dict)  # id(segment) -> resource it made
     segment_of: dict[str, Segment] = field(default_factory=dict)  # resource id -> its segment
     _people: dict[str, dict] = field(default_factory=dict)
     _ids: set[str] = field(default_factory=set)
@@ -104,7 +103,6 @@ class Context:
         self._ids.add(resource["id"])
         self.fragment.resources.append(resource)
         if seg is not None:
-            self.produced.setdefault(id(seg), resource)
             self.segment_of.setdefault(resource["id"], seg)
         return resource
 

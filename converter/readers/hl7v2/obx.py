@@ -74,9 +74,9 @@ def observation_value(vtype: str, rep: Rep, raw: str, units: Rep, seg: Segment, 
                       seg, 5)
             return "valueString", raw
         return "valueQuantity", quantity(d, units)
-    if vtype in ("ST", "TX", "FT", "VR", "ID", "IS_TEXT"):
+    if vtype in ("ST", "TX", "FT", "VR", "ID"):
         return "valueString", raw
-    if vtype in ("CE", "CWE", "CNE", "CF", "IS", "ID_CODE", "CV", "CK"):
+    if vtype in ("CE", "CWE", "CNE", "CF", "IS", "CV", "CK"):
         cc = cwe(rep)
         return ("valueCodeableConcept", cc) if cc else None
     if vtype == "SN":

@@ -1,0 +1,162 @@
+"""The compiled fhir.resources models (converter/validate/models.py) give the verdicts of the models
+themselves: over medbundle's corpus output, the official examples and damaged copies of them (fixed
+seed), compiled and original agree on valid/invalid for every resource, with one documented
+exception where the compiled form is the stricter and FHIR is on its side."""
+from __future__ import annotations
+
+import copy
+import gzip
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from converter import convert
+from converter.validate.structure import model_problems
+from converter.writers.json import loads
+
+from conftest import CORPUS
+
+EXAMPLES = Path(__file__).parent / "test_validate_data" / "examples.json.gz"
+
+
+def _errors(resource: dict, compiled: bool) -> list[tuple[str, str]]:
+    return [(p, m) for sev, code, m, p in model_problems(resource, compiled=compiled)
+            if code == "structure"]
+
+
+def _resources() -> list[dict]:
+    out: list[dict] = []
+    hl7 = sorted(p for p in (CORPUS / "hl7v2").rglob("*") if p.suffix in (".hl7", ".txt"))
+    cda = sorted((CORPUS / "ccda-samples").rglob("*.xml"))
+    for path in hl7[::2] + cda:
+        for bundle in convert(str(path), validate=False).bundles:
+            out += [e["resource"] for e in bundle["entry"]]
+    examples = loads(gzip.decompress(EXAMPLES.read_bytes()))
+    for res in examples["r4"] + examples["ips"]:
+        if res["resourceType"] == "Bundle":
+            out += [e["resource"] for e in res.get("entry", []) if isinstance(e.get("resource"), dict)]
+        else:
+            out.append(res)
+    return out
+
+
+def _paths(value: Any, path: tuple = ()) -> Iterator[tuple]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if path or key != "resourceType":
+                yield path + (key,)
+                yield from _paths(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield path + (i,)
+            yield from _paths(item, path + (i,))
+
+
+def _damaged(resource: dict, rng: random.Random) -> dict:
+    """A copy with one element deleted, retyped, emptied, nulled, or given an unknown sibling."""
+    out = copy.deepcopy(resource)
+    paths = list(_paths(out))
+    if not paths:
+        return out
+    path = rng.choice(paths)
+    parent = out
+    for key in path[:-1]:
+        parent = parent[key]
+    key, value = path[-1], parent[path[-1]]
+    kind = rng.randrange(9)
+    if kind == 0:
+        del parent[key]
+    elif kind == 1:
+        parent[key] = 42 if isinstance(value, str) else "x"
+    elif kind == 2:
+        (value if isinstance(value, dict) else out)["bogusElement"] = "1"
+    elif kind == 3:
+        if isinstance(value, list):
+            value.append(None)
+        else:
+            parent[key] = None
+    elif kind == 4:
+        parent[key] = " " if isinstance(value, str) else ""
+    elif kind == 5:
+        parent[key] = value[0] if isinstance(value, list) and value else [value]
+    elif kind == 6:
+        parent[key] = "2020-13-45T25:00"
+    elif kind == 7:
+        parent[key] = {}
+    else:
+        parent[key] = Decimal("1.50") if isinstance(value, str) else True
+    return out
+
+
+def _null_where_required(resource: dict, errors: list[tuple[str, str]]) -> bool:
+    """Every error points at a JSON null (fhir_core lets a null through for a required complex
+    element such as Observation.code; FHIR JSON forbids null there, the compiled form refuses)."""
+    for path, _ in errors:
+        value: Any = resource
+        for part in path.replace("[", ".").replace("]", "").strip(".").split("."):
+            value = value[int(part)] if isinstance(value, list) else value.get(part)
+        if value is not None:
+            return False
+    return True
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not found")
+def test_compiled_models_agree_with_the_models():
+    rng = random.Random(20261128)
+    cases = invalid = stricter = 0
+    disagree = []
+    for resource in _resources():
+        for case in (resource, _damaged(resource, rng), _damaged(resource, rng)):
+            cases += 1
+            original, compiled = _errors(case, False), _errors(case, True)
+            invalid += bool(original)
+            if bool(original) == bool(compiled):
+                continue
+            if not original and _null_where_required(case, compiled):
+                stricter += 1
+                continue
+            disagree.append((case["resourceType"], original, compiled))
+    assert disagree == []
+    assert cases > 6000
+    assert invalid > cases // 5  # the damage is real: a good share of the cases are invalid
+    assert stricter < cases // 100
+
+
+def _observation(**elements: Any) -> dict:
+    base = {"resourceType": "Observation", "status": "final", "code": {"text": "Hb"}}
+    base.update(elements)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+@pytest.mark.parametrize("resource, valid", [
+    (_observation(), True),
+    (_observation(valueQuantity={"value": Decimal("1.50"), "unit": "g/dL"}), True),
+    (_observation(bogus="1"), False),                                   # unknown element
+    (_observation(effectiveDateTime="2020-13-45"), False),              # not a date
+    (_observation(valueQuantity={"value": 1}, valueString="1"), False),  # two types of value[x]
+    (_observation(status=None, _status={"extension": [{             # required primitive, only
+        "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",  # its extension
+        "valueCode": "unknown"}]}), True),
+    (_observation(status=None, _status={"id": "a"}), False),            # ... without one
+    (_observation(code=None), False),                                   # required element missing
+    (_observation(contained=[None]), False),                            # null in a list
+    (_observation(note=[{"text": "a"}, None]), False),
+    (_observation(subject="Patient/1"), False),                         # string for a Reference
+    (_observation(subject={"reference": "Patient/1", "display": 3}), False),
+    (_observation(contained=[{"resourceType": "Patient", "id": "p", "gender": "male"}]), True),
+    (_observation(contained=[{"resourceType": "Patient", "id": "p", "sex": "male"}]), False),
+])
+def test_compiled_models_on_single_rules(resource, valid):
+    assert (not _errors(resource, True)) is valid
+    assert (not _errors(resource, False)) is valid
+
+
+def test_error_paths_name_the_element():
+    errors = _errors(_observation(subject={"reference": "Patient/1", "display": 3},
+                                  note=[{"text": "a"}, {"txt": "b"}]), True)
+    paths = {p for p, _ in errors}
+    assert ".subject.display" in paths
+    assert any(p.startswith(".note[1]") for p in paths)

@@ -63,7 +63,7 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
     """
     sources, issues = discover(inputs, format, stdin)
     executor = None
-    if workers > 1 and len(sources) > 1:
+    if workers > 1:
         from .parallel import pool
 
         executor = pool(workers)
@@ -73,10 +73,10 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
         assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
         issues.extend(assembly_issues)
         result.bundles = [bundle for _group, bundle in assembled]
-        if validate and executor is not None and len(result.bundles) > 1:
+        if validate and executor is not None:
             from .parallel import validate_all
 
-            for found in validate_all(executor, result.bundles):
+            for found in validate_all(executor, result.bundles, workers):
                 issues.extend(found)
         elif validate:
             for bundle in result.bundles:
@@ -106,7 +106,7 @@ def _read_all(sources: list, issues: list[Issue], keep_source: bool,
             continue
         from .parallel import PARALLEL_FORMATS, read_sources
 
-        if executor is not None and len(group) > 1 and fmt in PARALLEL_FORMATS:
+        if executor is not None and fmt in PARALLEL_FORMATS:
             produced = read_sources(executor, fmt, group, keep_source, workers)
         elif keep_source and fmt == "cda":
             produced = read(group, keep_source=True)

@@ -43,6 +43,12 @@ class Location:
         """The location as OperationOutcome.issue.location strings."""
         return [str(self)]
 
+    def __reduce__(self) -> tuple:
+        # pickled by the process pool (parallel.py): a plain tuple pickles in C, where the
+        # dataclass default walks fields() in Python (it doubled the cost of a worker's reply)
+        return (Location, (self.source, self.line, self.message, self.segment, self.field,
+                           self.xpath, self.tag, self.expression))
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:
@@ -59,6 +65,9 @@ class Issue:
     @property
     def is_error(self) -> bool:
         return self.severity in ("fatal", "error")
+
+    def __reduce__(self) -> tuple:
+        return (Issue, (self.severity, self.code, self.message, self.location))  # see Location
 
 
 def has_errors(issues: list[Issue]) -> bool:

@@ -1,24 +1,30 @@
 """Reading and validation spread over worker processes (`convert(..., workers=N)`, `--jobs N`).
 
-Converting one message or document is a pure function of its bytes (DESIGN.md, principle 7), so
-sources are read in chunks by a process pool and the fragments come back in input order: the output
-is the same bytes as a serial run. DICOM is read serially, since a study is grouped across files.
-Each finished Bundle is then validated in the pool. Processes are forked where the platform allows
-it (the loaded definitions and models are then shared, not rebuilt in every worker).
+Converting one message or document is a pure function of its bytes (DESIGN.md, principle 7), so the
+work is cut into chunks for a process pool and the results come back in input order: the output is
+the same bytes as a serial run. A reader that frames its input itself (HL7 v2: a stream holds many
+messages) exposes `units(sources)` and `read_unit(unit)`: framing stays here, mapping goes to the
+pool; other readers get whole sources. DICOM is read serially, since a study is grouped across
+files. Validation sends the entries' resources (the costly per-resource checks) to the pool and
+keeps the Bundle-level checks (references, fullUrls, profiles) here. Processes are forked where the
+platform allows it (the loaded definitions and models are then shared, not rebuilt per worker).
 """
 from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Iterator
+from itertools import chain
+from typing import Any, Iterator, Sequence
 
 from .fragment import Fragment
 from .issues import Issue
-from .readers import reader_for
+from .readers import reader_module
 from .sources import Source
 from .validate import validate_bundle
+from .validate.validator import resource_findings
 
 PARALLEL_FORMATS = frozenset({"hl7v2", "cda"})
+CHUNKS_PER_WORKER = 4  # small enough chunks to even out uneven messages, few enough to batch IPC
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
@@ -28,29 +34,52 @@ def pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-def _read_chunk(args: tuple[str, list[Source], bool]) -> list[Fragment]:
+def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
+    size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _read_chunk(args: tuple[str, list, bool]) -> list[Fragment]:
     fmt, chunk, keep_source = args
-    read = reader_for(fmt)
-    assert read is not None
+    module = reader_module(fmt)
+    if hasattr(module, "read_unit"):
+        return [module.read_unit(unit) for unit in chunk]
     if keep_source and fmt == "cda":
-        return list(read(chunk, keep_source=True))
-    return list(read(chunk))
+        return list(module.read(chunk, keep_source=True))
+    return list(module.read(chunk))
 
 
 def read_sources(executor: ProcessPoolExecutor, fmt: str, group: list[Source],
                  keep_source: bool, workers: int) -> Iterator[Fragment]:
     """The fragments of `group`, read in chunks by the pool, in input order."""
-    size = max(1, len(group) // (workers * 4))
-    chunks = [group[i:i + size] for i in range(0, len(group), size)]
-    for frags in executor.map(_read_chunk, [(fmt, c, keep_source) for c in chunks]):
+    module = reader_module(fmt)
+    items: Sequence[Any] = list(module.units(group)) if hasattr(module, "units") else group
+    jobs = [(fmt, chunk, keep_source) for chunk in _chunks(items, workers)]
+    if len(jobs) == 1:
+        yield from _read_chunk(jobs[0])
+        return
+    for frags in executor.map(_read_chunk, jobs):
         yield from frags
 
 
-def _validate(args: tuple[dict, str]) -> list[Issue]:
-    bundle, source = args
-    return validate_bundle(bundle, source=source)
+def _findings(resources: Sequence[dict]) -> list:
+    return [resource_findings(r) for r in resources]
 
 
-def validate_all(executor: ProcessPoolExecutor, bundles: list[dict]) -> list[list[Issue]]:
-    """The validation issues of each Bundle, computed in the pool, in order."""
-    return list(executor.map(_validate, [(b, f"Bundle/{b['id']}") for b in bundles]))
+def validate_all(executor: ProcessPoolExecutor, bundles: list[dict],
+                 workers: int) -> list[list[Issue]]:
+    """The validation issues of each Bundle, in order: resources checked in the pool."""
+    resources = [e["resource"] for b in bundles for e in _entries(b)
+                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    found = iter(chain.from_iterable(executor.map(_findings, _chunks(resources, workers))))
+    out = []
+    for bundle in bundles:
+        per_entry = [next(found) if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                     else None for e in _entries(bundle)]
+        out.append(validate_bundle(bundle, source=f"Bundle/{bundle['id']}", findings=per_entry))
+    return out
+
+
+def _entries(bundle: dict) -> list:
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else []

@@ -13,6 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from .static import loads_static_data
+
 
 def _read_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
@@ -56,6 +58,7 @@ def text(relpath: str) -> str:
 
 
 @lru_cache(maxsize=None)
+@loads_static_data
 def rows(relpath: str) -> tuple[dict[str, str], ...]:
     """All rows of the table at `relpath` (e.g. "hl7v2/coding-systems.csv")."""
     text = _user_text(relpath) or _package_text(relpath)
@@ -65,6 +68,7 @@ def rows(relpath: str) -> tuple[dict[str, str], ...]:
 
 
 @lru_cache(maxsize=None)
+@loads_static_data
 def table(relpath: str, key: str = "code") -> dict[str, dict[str, str]]:
     """The table at `relpath` keyed by column `key`, with overrides applied.
 

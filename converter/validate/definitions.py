@@ -16,6 +16,7 @@ from importlib import resources
 from decimal import Decimal
 from typing import Any, Callable
 
+from ..static import loads_static_data
 from ..vocabulary import table
 from . import fhirpath
 from .narrative import html_checks
@@ -26,6 +27,7 @@ QUANTITIES = frozenset("Quantity SimpleQuantity Age Count Distance Duration Mone
 
 
 @lru_cache(maxsize=1)
+@loads_static_data
 def data() -> dict:
     """The raw artifact (parsed once per process)."""
     raw = resources.files(__package__).joinpath("data", "definitions.json.gz").read_bytes()
@@ -329,6 +331,7 @@ def _json_keys(el: Element) -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
+@loads_static_data
 def definitions() -> Definitions:
     """The process-wide definitions."""
     return Definitions(data())

@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 
+from ..static import loads_static_data
+
 # fhir_core's hooks, by qualified name (the functions are closures or bound methods).
 _CHILD_VALIDATOR = "FhirBase.__get_pydantic_core_schema__.<locals>._validate"
 _NULL_IN_LIST_HOOK = "FHIRAbstractModel.reject_null_complex_elements"
@@ -160,6 +162,7 @@ class _Compiler:
 
 
 @lru_cache(maxsize=None)
+@loads_static_data
 def compiled(model: type) -> SchemaValidator:
     """The compiled validator of one fhir.resources model class (built once, ~ms)."""
     compiler = _Compiler()

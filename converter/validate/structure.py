@@ -12,10 +12,12 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
+from ..static import loads_static_data
 from . import models
 
 
 @lru_cache(maxsize=None)
+@loads_static_data
 def _model(resource_type: str):
     from fhir.resources.R4B import get_fhir_model_class
 

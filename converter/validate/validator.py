@@ -10,7 +10,7 @@ the per-resource findings are cached by the resource's canonical JSON.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import msgspec
 
@@ -68,13 +68,16 @@ def validate_resource(resource: dict, expression: str = "", source: str = "", *,
 
 
 def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = None,
-                    models: bool = True) -> list[Issue]:
+                    models: bool = True,
+                    findings: Sequence[tuple[list[Problem], Findings] | None] | None = None
+                    ) -> list[Issue]:
     """Issues of a Bundle dict (or of a single resource): structure, rules, references, profiles.
 
     `profile="ips"` checks the IPS 2.0 profiles even when the Bundle does not claim to be an IPS;
     they are checked anyway for a document Bundle whose Composition is a Patient Summary (60591-5)
     or that declares the IPS Bundle profile. `models=False` skips the fhir.resources models (the
-    costliest check) and keeps the definition-driven ones.
+    costliest check) and keeps the definition-driven ones. `findings`, aligned with the entries,
+    holds each resource's resource_findings() when they were computed elsewhere (parallel.py).
     """
     if not isinstance(bundle, dict) or not isinstance(bundle.get("resourceType"), str):
         return [Issue("fatal", "not-fhir", "not a FHIR resource (no resourceType)",
@@ -101,7 +104,8 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
             issues.append(Issue("error", "structure", "entry.resource is not an object",
                                 Location(source=source, expression=prefix)))
             continue
-        structural, found = resource_findings(res, models)
+        known = findings[i] if findings is not None else None
+        structural, found = known if known is not None else resource_findings(res, models)
         found_by_entry[i] = found
         issues += _issues(structural, prefix, source)
         issues += _issues(found.problems, prefix, source)

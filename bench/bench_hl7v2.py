@@ -46,16 +46,22 @@ def main() -> None:
         # CPU time is the steadier number on a shared machine; wall time is what a user waits.
         print(f"{label}: {best / messages * 1000:.3f} ms per message wall, "
               f"{best_cpu / messages * 1000:.3f} ms CPU (best of {args.rounds})")
-    # One big stream: memory stays proportional to the output, not to parsing.
+    # The feed (`cat *.hl7 | medbundle convert -`): one stream, framed once; messages of the same
+    # patient share one Bundle, so repeated practitioners and locations are validated once.
+    stream = b"\r".join(blobs)  # files may lack a final CR: keep messages apart
     for workers in (1, 2):
-        validator._cache.clear()
-        t0 = time.perf_counter()
-        convert(blobs, workers=workers)
-        elapsed = time.perf_counter() - t0
-        print(f"all {len(blobs)} files as one batch, {workers} process(es), cold: "
-              f"{elapsed / messages * 1000:.3f} ms per message")
+        best = float("inf")
+        for _ in range(args.rounds):
+            validator._cache.clear()
+            t0 = time.perf_counter()
+            result = convert(stream, workers=workers)
+            best = min(best, time.perf_counter() - t0)
+        print(f"the corpus as one stream ({result.fragments} messages, {len(result.bundles)} "
+              f"bundles), {workers} process(es), with validation, cold: "
+              f"{best / result.fragments * 1000:.3f} ms per message wall")
+    # Memory of a long stream stays proportional to the output, not to parsing.
     validator._cache.clear()
-    stream = b"\r".join(blobs) * 4  # files may lack a final CR: keep messages apart
+    stream = stream * 4
     tracemalloc.start()
     t0 = time.perf_counter()
     result = convert(stream)

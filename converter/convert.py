@@ -59,14 +59,16 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
     carry none, so the same input gives the same bytes. `keep_source` carries each CDA document
     itself in the Bundle (a DocumentReference with the original as a base64 attachment).
     `workers` > 1 reads HL7 v2 and CDA sources, and validates the Bundles, in that many processes
-    (see converter/parallel.py); the output is the same.
+    (0: one per available core; see converter/parallel.py), when the input is big enough to gain;
+    the output is the same.
     """
     sources, issues = discover(inputs, format, stdin)
     executor = None
-    if workers > 1:
-        from .parallel import pool
+    if workers != 1:
+        from .parallel import available_cores, pool
 
-        executor = pool(workers)
+        workers = workers if workers > 1 else available_cores()
+        executor = pool(workers) if workers > 1 else None
     try:
         fragments = _read_all(sources, issues, keep_source, on_fragment, executor, workers)
         result = Result(issues=issues, fragments=len(fragments))

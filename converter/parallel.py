@@ -12,6 +12,7 @@ platform allows it (the loaded definitions and models are then shared, not rebui
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from itertools import chain
 from typing import Any, Iterator, Sequence
@@ -25,6 +26,17 @@ from .validate.validator import resource_findings
 
 PARALLEL_FORMATS = frozenset({"hl7v2", "cda"})
 CHUNKS_PER_WORKER = 4  # small enough chunks to even out uneven messages, few enough to batch IPC
+# Below these sizes the work stays in this process: a worker's start and the pickling back and
+# forth cost more than they save (measured with bench/bench_hl7v2.py).
+MIN_UNITS, MIN_RESOURCES = 16, 256
+
+
+def available_cores() -> int:
+    """The cores this process may run on (what `--jobs 0`, the CLI default, uses)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
@@ -54,10 +66,10 @@ def read_sources(executor: ProcessPoolExecutor, fmt: str, group: list[Source],
     """The fragments of `group`, read in chunks by the pool, in input order."""
     module = reader_module(fmt)
     items: Sequence[Any] = list(module.units(group)) if hasattr(module, "units") else group
-    jobs = [(fmt, chunk, keep_source) for chunk in _chunks(items, workers)]
-    if len(jobs) == 1:
-        yield from _read_chunk(jobs[0])
+    if len(items) < MIN_UNITS:
+        yield from _read_chunk((fmt, items, keep_source))
         return
+    jobs = [(fmt, chunk, keep_source) for chunk in _chunks(items, workers)]
     for frags in executor.map(_read_chunk, jobs):
         yield from frags
 
@@ -71,7 +83,10 @@ def validate_all(executor: ProcessPoolExecutor, bundles: list[dict],
     """The validation issues of each Bundle, in order: resources checked in the pool."""
     resources = [e["resource"] for b in bundles for e in _entries(b)
                  if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
-    found = iter(chain.from_iterable(executor.map(_findings, _chunks(resources, workers))))
+    if len(resources) < MIN_RESOURCES:
+        found = iter(_findings(resources))
+    else:
+        found = iter(chain.from_iterable(executor.map(_findings, _chunks(resources, workers))))
     out = []
     for bundle in bundles:
         per_entry = [next(found) if isinstance(e, dict) and isinstance(e.get("resource"), dict)

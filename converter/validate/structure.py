@@ -71,8 +71,27 @@ def model_problems(resource: Any, compiled: bool = True) -> list[tuple[str, str,
 
 def empty_value_problems(resource: Any) -> list[tuple[str, str, str, str]]:
     """Empty strings, objects and arrays, which FHIR forbids (and the models accept)."""
+    if not _has_empty(resource):  # the common case, found without building any path
+        return []
     return [("error", "empty-value", "empty value (FHIR forbids empty strings, objects and arrays)",
              p) for p in _empty_paths(resource, "")]
+
+
+def _has_empty(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if not item:
+                return True
+            stack.extend(item)
+        elif isinstance(item, str) and (not item or item.isspace()):  # no copy of long texts
+            return True
+    return False
 
 
 def _empty_paths(value: Any, path: str) -> Iterable[str]:
@@ -86,7 +105,7 @@ def _empty_paths(value: Any, path: str) -> Iterable[str]:
             yield path
         for i, v in enumerate(value):
             yield from _empty_paths(v, f"{path}[{i}]")
-    elif isinstance(value, str) and not value.strip():
+    elif isinstance(value, str) and (not value or value.isspace()):
         yield path
 
 

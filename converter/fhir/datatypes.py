@@ -58,9 +58,19 @@ def coding(system: str | None, code: str | None, display: str | None = None,
     folded to single spaces (FHIR's code type allows no other)."""
     if not code and not display:
         return None
-    if code and any(ch.isspace() for ch in code):
-        code = " ".join(code.split())
-    return prune({"system": system, "version": version, "code": code, "display": display}) or None
+    if type(code) is str:
+        code = " ".join(code.split())  # unchanged when it holds no white space
+    # prune() spelled out for four flat values: a Coding is built for nearly every code read
+    out = {}
+    for key, value in (("system", system), ("version", version), ("code", code),
+                       ("display", display)):
+        if type(value) is str:
+            value = value.strip()
+            if value:
+                out[key] = value
+        elif value is not None:
+            out.update(prune({key: value}))  # not text: the general rule
+    return out or None
 
 
 def codeable(*codings: dict | None, text: str | None = None) -> dict | None:

@@ -26,13 +26,61 @@ def _is_quantity(d: dict) -> bool:
 
 
 def repair(value: Any, notes: list[str], path: str = "") -> None:
-    """Fix codings, quantities and identifier systems in place, appending a note per repair."""
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            repair(v, notes, f"{path}[{i}]")
-        return
-    if not isinstance(value, dict):
-        return
+    """Fix codings, quantities and identifier systems in place, appending a note per repair.
+
+    `value` is JSON-like (dicts, lists, scalars). The walk runs over every element of every
+    resource while repairs are rare, so it uses type() checks and carries the path as a chain of
+    (parent, key) tuples, formatted only when a note needs it.
+    """
+    if type(value) is dict:
+        _walk(value, notes, path)
+    elif type(value) is list:
+        _walk_list(value, notes, path)
+
+
+def _walk(value: dict, notes: list[str], where: Any) -> None:
+    if "system" in value or "code" in value:
+        _repair_element(value, notes, where)
+    for k, v in value.items():
+        t = type(v)
+        if t is dict:
+            _walk(v, notes, (where, k))
+        elif t is list:
+            # inline rather than _walk_list: most lists hold dicts or strings, one call saved
+            for i, item in enumerate(v):
+                t = type(item)
+                if t is dict:
+                    _walk(item, notes, ((where, k), i))
+                elif t is list:
+                    _walk_list(item, notes, ((where, k), i))
+
+
+def _walk_list(value: list, notes: list[str], where: Any) -> None:
+    for i, item in enumerate(value):
+        t = type(item)
+        if t is dict:
+            _walk(item, notes, (where, i))
+        elif t is list:
+            _walk_list(item, notes, (where, i))
+
+
+def _path(where: Any) -> str:
+    """The FHIRPath-like text of a (parent, key) chain: `code.coding[0]`."""
+    keys = []
+    while type(where) is tuple:
+        where, key = where
+        keys.append(key)
+    path = where
+    for key in reversed(keys):
+        if type(key) is int:
+            path = f"{path}[{key}]"
+        else:
+            path = f"{path}.{key}" if path else key
+    return path
+
+
+def _repair_element(value: dict, notes: list[str], where: Any) -> None:
+    """One element holding a system or a code: a Coding, Identifier or Quantity."""
     system = value.get("system")
     if isinstance(system, str):
         if system.startswith("urn:oid:"):
@@ -43,7 +91,8 @@ def repair(value: Any, notes: list[str], path: str = "") -> None:
                 # an identifier system that is no OID: keep who assigned it as text
                 del value["system"]
                 value.setdefault("assigner", {"display": system[8:]})
-                notes.append(f"{path}.system: {system!r} is not a valid OID; kept as assigner")
+                notes.append(f"{_path(where)}.system: {system!r} is not a valid OID; kept as "
+                             "assigner")
                 system = None
         code = value.get("code")
         if isinstance(system, str) and isinstance(code, str):
@@ -51,21 +100,18 @@ def repair(value: Any, notes: list[str], path: str = "") -> None:
                 if system == UCUM and not ucum_valid(code):
                     del value["system"], value["code"]
                     value.setdefault("unit", code)
-                    notes.append(f"{path}: unit {code!r} is not UCUM; kept as text")
+                    notes.append(f"{_path(where)}: unit {code!r} is not UCUM; kept as text")
             else:
                 known = definitions().code_system(system)
                 if known is not None and not known(code):
-                    _drop_system(value, notes, path, f"{code!r} is not a code of {system}")
+                    _drop_system(value, notes, _path(where), f"{code!r} is not a code of {system}")
                 elif system == LOINC and loinc_problem(code):
-                    _drop_system(value, notes, path, loinc_problem(code))
+                    _drop_system(value, notes, _path(where), loinc_problem(code))
                 elif system == UCUM and not ucum_valid(code):
-                    _drop_system(value, notes, path, f"{code!r} is not a valid UCUM unit")
+                    _drop_system(value, notes, _path(where), f"{code!r} is not a valid UCUM unit")
     elif "code" in value and _is_quantity(value):
         # qty-3: a unit code needs its system; with none known the unit text says it all
         value.setdefault("unit", value.pop("code"))
-    for k, v in value.items():
-        if isinstance(v, (dict, list)):
-            repair(v, notes, f"{path}.{k}" if path else k)
 
 
 def _drop_system(coding: dict, notes: list[str], path: str, why: str) -> None:

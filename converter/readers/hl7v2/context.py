@@ -33,7 +33,7 @@ class Context:
     appointment: dict | None = None  # SIU: the SCH's Appointment, which later segments complete
     segment_of: dict[str, Segment] = field(default_factory=dict)  # resource id -> its segment
     _people: dict[str, dict] = field(default_factory=dict)
-    _ids: set[str] = field(default_factory=set)
+    _by_id: dict[str, dict] = field(default_factory=dict)  # the first resource with each id
 
     # -- issues -------------------------------------------------------------------------------
     def loc(self, seg: Segment, fld: int | None = None, comp: int | None = None) -> Location:
@@ -94,17 +94,22 @@ class Context:
     def add(self, resource: dict[str, Any], seg: Segment | None = None) -> dict[str, Any]:
         """Prune a resource, add it to the fragment, remember which segment made it."""
         resource = prune(resource)
-        if resource["id"] in self._ids and resource["resourceType"] in SHARED_TYPES:
-            return next(r for r in self.fragment.resources if r["id"] == resource["id"])
-        if resource["id"] in self._ids and seg is not None:
+        known = self._by_id.get(resource["id"])
+        if known is not None and resource["resourceType"] in SHARED_TYPES:
+            return known
+        if known is not None and seg is not None:
             # Two segments of one message with the same business key (e.g. an OBX repeated with
             # the same set id and code): both kept, the second keyed by its position.
             resource["id"] = resource_id(resource["resourceType"], resource["id"], seg.position)
-        self._ids.add(resource["id"])
+        self._by_id.setdefault(resource["id"], resource)
         self.fragment.resources.append(resource)
         if seg is not None:
             self.segment_of.setdefault(resource["id"], seg)
         return resource
+
+    def resource(self, resource_id_: str) -> dict | None:
+        """The resource of this message with that id (the first, if two share it), or None."""
+        return self._by_id.get(resource_id_)
 
     def repair_codes(self) -> None:
         """Codes the terminology check would reject lose only their false claim (see
@@ -153,8 +158,11 @@ class Context:
                 "name": [name] if name else None,
             })
             self._people["P" + key] = found
-        return prune({"reference": f"urn:uuid:{found['id']}",
-                      "display": " ".join(x for x in (given, family) if x) or None})
+        reference = {"reference": f"urn:uuid:{found['id']}"}
+        display = " ".join(x for x in (given, family) if x)  # both stripped: nothing to prune
+        if display:
+            reference["display"] = display
+        return reference
 
     def organization(self, rep: Rep) -> dict | None:
         """XON (or HD) -> Organization (once per identifier or name in this message) -> Reference."""

@@ -6,6 +6,7 @@ A `Rep` is one field repetition: a list of components, each a list of subcompone
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable
 
 from ...fhir.datatypes import codeable, coding, prune
@@ -15,13 +16,26 @@ from .message import Rep
 
 V2_TABLE = "http://terminology.hl7.org/CodeSystem/v2-{}"
 T = "hl7v2/tables/{}.csv"
+_HL7_TABLE = re.compile(r"^HL7(\d{4})$", re.I)
+_OID = re.compile(r"^[0-2](\.\d+)+$")
+_URI = re.compile(r"^[a-z][a-z0-9+.-]*:")
 
 
 def c(rep: Rep, i: int, s: int = 1) -> str:
     """Component i (1-based), subcomponent s, stripped; '' when absent."""
-    if len(rep) < i or len(rep[i - 1]) < s:
+    if len(rep) < i:
         return ""
-    return rep[i - 1][s - 1].strip()
+    comp = rep[i - 1]
+    return comp[s - 1].strip() if len(comp) >= s else ""
+
+
+def components(rep: Rep, count: int) -> list[str]:
+    """Components 1..count (first subcomponents, stripped, '' when absent): c(rep, 1) to
+    c(rep, count) in one pass, for datatypes whose map reads most of their components."""
+    out = [comp[0].strip() if comp else "" for comp in rep[:count]]
+    if len(out) < count:
+        out += [""] * (count - len(out))
+    return out
 
 
 def sub(rep: Rep, i: int) -> Rep:
@@ -87,6 +101,7 @@ def time_of(text: str) -> str | None:
 
 # -- codes -------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)  # a pure lookup in tables read once per process, called per coding
 def system_uri(name: str) -> str | None:
     """The FHIR system URI for a v2 coding-system name (table 0396), an OID or a URI; else None."""
     n = name.strip()
@@ -96,12 +111,12 @@ def system_uri(name: str) -> str | None:
         n.upper())
     if row:
         return row["uri"]
-    m = re.match(r"^HL7(\d{4})$", n, re.I)
+    m = _HL7_TABLE.match(n)
     if m:
         return V2_TABLE.format(m.group(1))
-    if re.match(r"^[0-2](\.\d+)+$", n):
+    if _OID.match(n):
         return oid_uri(n)
-    if re.match(r"^[a-z][a-z0-9+.-]*:", n):
+    if _URI.match(n):
         return n
     return None  # a local or unknown system: keep code and display, invent no URI
 
@@ -112,10 +127,11 @@ def cwe(rep: Rep) -> dict | None:
     """CWE/CE/CNE/CF -> CodeableConcept: .1-.3 and .4-.6 and .10-.12 codings, .9 text, .7 version."""
     if not rep:
         return None
-    first = coding(system_uri(c(rep, 3)), c(rep, 1), c(rep, 2), c(rep, 7))
-    second = coding(system_uri(c(rep, 6)), c(rep, 4), c(rep, 5), c(rep, 8))
-    third = coding(system_uri(c(rep, 12)), c(rep, 10), c(rep, 11), c(rep, 13))
-    text = c(rep, 9)
+    (code1, text1, system1, code2, text2, system2, version1, version2, text,
+     code3, text3, system3, version3) = components(rep, 13)
+    first = coding(system_uri(system1), code1, text1, version1)
+    second = coding(system_uri(system2), code2, text2, version2)
+    third = coding(system_uri(system3), code3, text3, version3)
     if not (first or second or third) and not text:
         return None
     cc = codeable(first, second, third, text=text or None)
@@ -146,19 +162,24 @@ def mapped_coding(table_name: str, code: str) -> dict | None:
 
 def hd_system(hd: Rep) -> str | None:
     """HD -> a system URI: OID (HD.3=ISO) or UUID, a URI namespace, or a configured authority."""
-    ns, uid, kind = c(hd, 1), c(hd, 2), c(hd, 3).upper()
-    if uid and (kind in ("ISO", "") and re.match(r"^[0-2](\.\d+)+$", uid)):
+    ns, uid, kind = components(hd, 3)
+    return _authority_system(ns, uid, kind.upper())
+
+
+@lru_cache(maxsize=4096)  # a pure lookup in tables read once per process, called per identifier
+def _authority_system(ns: str, uid: str, kind: str) -> str | None:
+    if uid and (kind in ("ISO", "") and _OID.match(uid)):
         return oid_uri(uid)
     if uid and kind == "UUID":
         return f"urn:uuid:{uid.lower()}"
-    if uid and re.match(r"^[a-z][a-z0-9+.-]*:", uid):
+    if uid and _URI.match(uid):
         return uid
     for name in (ns, uid):
         if name:
             row = table("identifier-authorities.csv", key="authority").get(name)
             if row:
                 return row["uri"]
-            if re.match(r"^[a-z][a-z0-9+.-]*:", name):
+            if _URI.match(name):
                 return name
     return None
 

@@ -36,7 +36,7 @@ def map_study(seg: Segment, ctx: Context, uid: str, field: int, report: dict | N
     """An ImagingStudy for `uid` (one per message), linked from the report and to the order."""
     seg.touch(field)
     sid = resource_id("ImagingStudy", uid, "hl7v2", ctx.patient["id"] if ctx.patient else "")
-    study = next((r for r in ctx.fragment.resources if r["id"] == sid), None)
+    study = ctx.resource(sid)
     if study is None:
         study = ctx.add({
             "resourceType": "ImagingStudy",

@@ -95,7 +95,7 @@ def map_message(msg: Message, source: str) -> Fragment:
     documents: list[tuple[dict, list[Segment]]] = []
     _walk(tree, ctx, scope, report_text, documents)
     for report_id, lines in report_text.items():
-        report = next(r for r in frag.resources if r["id"] == report_id)
+        report = ctx.resource(report_id)
         report.setdefault("presentedForm", []).append({
             "contentType": "text/plain; charset=utf-8",
             "data": base64.b64encode("\n".join(lines).encode("utf-8")).decode("ascii")})

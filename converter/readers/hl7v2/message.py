@@ -68,30 +68,28 @@ class Segment:
 
         The lists are shared between calls: callers must not change them.
         """
+        self._read.add(n)
         found = self._reps.get(n)
-        if found is not None:
-            self._read.add(n)
-            return found
-        found = self._reps[n] = self._split(n)
+        if found is None:
+            found = self._reps[n] = self._split(n)
         return found
 
     def _split(self, n: int) -> list[Rep]:
-        text = self.raw(n)
+        fields = self.fields
+        text = fields[n] if n < len(fields) else ""
         if not text:
             return []
+        if n < 3 and self.name == "MSH":
+            return [[[text]]]  # MSH-1 and MSH-2 hold the delimiters themselves
         d = self.delims
-        if self.name == "MSH" and n in (1, 2):
-            return [[[text]]]
-        esc, sub = d.escape, d.subcomponent
-        out = []
-        for rep in text.split(d.repetition):
-            comps = []
-            for comp in rep.split(d.component):
-                parts = comp.split(sub) if sub in comp else [comp]
-                if esc and esc in comp:
-                    parts = [self.unescape(s) for s in parts]
-                comps.append(parts)
-            out.append(comps)
+        comp, sub = d.component, d.subcomponent
+        if sub in text:
+            out = [[c.split(sub) for c in rep.split(comp)] for rep in text.split(d.repetition)]
+        else:  # the usual case, without a split per component
+            out = [[[c] for c in rep.split(comp)] for rep in text.split(d.repetition)]
+        if d.escape and d.escape in text:
+            unescape = self.unescape
+            out = [[[unescape(s) for s in c] for c in rep] for rep in out]
         return out
 
     def rep(self, n: int) -> Rep:
@@ -101,7 +99,10 @@ class Segment:
 
     def value(self, n: int, comp: int = 1, sub: int = 1) -> str:
         """Field n, component, subcomponent (1-based) of the first repetition, '' when absent."""
-        r = self.rep(n)
+        r = self.reps(n)
+        if not r:
+            return ""
+        r = r[0]
         if len(r) < comp:
             return ""
         c = r[comp - 1]
@@ -127,7 +128,9 @@ class Segment:
 
     def unread(self) -> list[int]:
         """Valued fields that no mapper read."""
-        return [i for i in self.valued_fields() if i not in self._read]
+        fields, read = self.fields, self._read
+        start = 3 if self.name == "MSH" else 1
+        return [i for i in range(start, len(fields)) if i not in read and fields[i].strip()]
 
     def touch(self, *ns: int) -> None:
         """Mark fields as handled without reading them (e.g. set ids, fields folded elsewhere)."""

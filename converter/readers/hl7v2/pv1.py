@@ -85,9 +85,9 @@ def location(pl: Rep, ctx: Context) -> dict | None:
     parts = [p for p in (poc, room, bed) if p]
     name = " ".join(parts) + (f" ({facility})" if facility and parts else facility)
     loc_id = resource_id("Location", facility, poc, room, bed)
-    for r in ctx.fragment.resources:
-        if r["id"] == loc_id:
-            return r
+    found = ctx.resource(loc_id)
+    if found is not None:
+        return found
     physical = "bd" if bed else "ro" if room else "wa" if poc else "si"
     return ctx.add({
         "resourceType": "Location",

@@ -10,6 +10,7 @@ so reader and validator agree.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from ..validate.definitions import definitions
@@ -29,57 +30,68 @@ def repair(value: Any, notes: list[str], path: str = "") -> None:
     """Fix codings, quantities and identifier systems in place, appending a note per repair.
 
     `value` is JSON-like (dicts, lists, scalars). The walk runs over every element of every
-    resource while repairs are rare, so it uses type() checks and carries the path as a chain of
-    (parent, key) tuples, formatted only when a note needs it.
+    resource while repairs are rare, so it carries no path: a repair looks its element's path up
+    from the root (`_path_to`), in the walk's own order.
     """
+    root = (value, path)
     if type(value) is dict:
-        _walk(value, notes, path)
+        _walk(value, notes, root)
     elif type(value) is list:
-        _walk_list(value, notes, path)
+        _walk_list(value, notes, root)
 
 
-def _walk(value: dict, notes: list[str], where: Any) -> None:
+def _walk(value: dict, notes: list[str], root: tuple) -> None:
     if "system" in value or "code" in value:
-        _repair_element(value, notes, where)
-    for k, v in value.items():
+        _repair_element(value, notes, root)
+    for v in value.values():
         t = type(v)
         if t is dict:
-            _walk(v, notes, (where, k))
+            _walk(v, notes, root)
         elif t is list:
             # inline rather than _walk_list: most lists hold dicts or strings, one call saved
-            for i, item in enumerate(v):
+            for item in v:
                 t = type(item)
                 if t is dict:
-                    _walk(item, notes, ((where, k), i))
+                    _walk(item, notes, root)
                 elif t is list:
-                    _walk_list(item, notes, ((where, k), i))
+                    _walk_list(item, notes, root)
 
 
-def _walk_list(value: list, notes: list[str], where: Any) -> None:
-    for i, item in enumerate(value):
+def _walk_list(value: list, notes: list[str], root: tuple) -> None:
+    for item in value:
         t = type(item)
         if t is dict:
-            _walk(item, notes, (where, i))
+            _walk(item, notes, root)
         elif t is list:
-            _walk_list(item, notes, (where, i))
+            _walk_list(item, notes, root)
 
 
-def _path(where: Any) -> str:
-    """The FHIRPath-like text of a (parent, key) chain: `code.coding[0]`."""
-    keys = []
-    while type(where) is tuple:
-        where, key = where
-        keys.append(key)
-    path = where
-    for key in reversed(keys):
-        if type(key) is int:
-            path = f"{path}[{key}]"
-        else:
-            path = f"{path}.{key}" if path else key
-    return path
+def _path_to(root: tuple, target: dict) -> str:
+    """The path (`code.coding[0]`) of `target` in the root value: its first occurrence in walk
+    order, which is where the walk repairs it (a second occurrence finds it repaired)."""
+    value, path = root
+    return _find(value, target, path) or path
 
 
-def _repair_element(value: dict, notes: list[str], where: Any) -> None:
+def _find(value: Any, target: dict, path: str) -> str | None:
+    if value is target:
+        return path
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(v) is dict or type(v) is list:
+                found = _find(v, target, f"{path}.{k}" if path else k)
+                if found is not None:
+                    return found
+    elif type(value) is list:
+        for i, v in enumerate(value):
+            if type(v) is dict or type(v) is list:
+                found = _find(v, target, f"{path}[{i}]")
+                if found is not None:
+                    return found
+    return None
+
+
+def _repair_element(value: dict, notes: list[str], root: tuple) -> None:
     """One element holding a system or a code: a Coding, Identifier or Quantity."""
     system = value.get("system")
     if isinstance(system, str):
@@ -91,8 +103,8 @@ def _repair_element(value: dict, notes: list[str], where: Any) -> None:
                 # an identifier system that is no OID: keep who assigned it as text
                 del value["system"]
                 value.setdefault("assigner", {"display": system[8:]})
-                notes.append(f"{_path(where)}.system: {system!r} is not a valid OID; kept as "
-                             "assigner")
+                notes.append(f"{_path_to(root, value)}.system: {system!r} is not a valid OID; "
+                             "kept as assigner")
                 system = None
         code = value.get("code")
         if isinstance(system, str) and isinstance(code, str):
@@ -100,18 +112,28 @@ def _repair_element(value: dict, notes: list[str], where: Any) -> None:
                 if system == UCUM and not ucum_valid(code):
                     del value["system"], value["code"]
                     value.setdefault("unit", code)
-                    notes.append(f"{_path(where)}: unit {code!r} is not UCUM; kept as text")
+                    notes.append(f"{_path_to(root, value)}: unit {code!r} is not UCUM; kept as "
+                                 "text")
             else:
-                known = definitions().code_system(system)
-                if known is not None and not known(code):
-                    _drop_system(value, notes, _path(where), f"{code!r} is not a code of {system}")
-                elif system == LOINC and loinc_problem(code):
-                    _drop_system(value, notes, _path(where), loinc_problem(code))
-                elif system == UCUM and not ucum_valid(code):
-                    _drop_system(value, notes, _path(where), f"{code!r} is not a valid UCUM unit")
+                why = _coding_problem(system, code)
+                if why:
+                    _drop_system(value, notes, _path_to(root, value), why)
     elif "code" in value and _is_quantity(value):
         # qty-3: a unit code needs its system; with none known the unit text says it all
         value.setdefault("unit", value.pop("code"))
+
+
+@lru_cache(maxsize=8192)  # pure (the definitions are read once per process); asked per coding
+def _coding_problem(system: str, code: str) -> str | None:
+    """Why `code` is no code of `system` (a complete code system, LOINC or UCUM), or None."""
+    known = definitions().code_system(system)
+    if known is not None and not known(code):
+        return f"{code!r} is not a code of {system}"
+    if system == LOINC:
+        return loinc_problem(code)
+    if system == UCUM and not ucum_valid(code):
+        return f"{code!r} is not a valid UCUM unit"
+    return None
 
 
 def _drop_system(coding: dict, notes: list[str], path: str, why: str) -> None:

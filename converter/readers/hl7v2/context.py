@@ -10,7 +10,8 @@ from ...fhir.ids import ref, resource_id
 from ...fhir.terminology import repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
-from .datatypes import c, cwe, dtm, hd_label, hd_system, identifier_type, identity_key, sub
+from .datatypes import c, components, cwe, dtm, hd_label, hd_system, identifier_type, \
+    identity_key, sub
 from .message import Message, Rep, Segment
 
 
@@ -133,24 +134,26 @@ class Context:
 
     def practitioner(self, rep: Rep) -> dict | None:
         """XCN/CNN -> Practitioner (once per identifier or name in this message) -> Reference."""
-        ident_value = c(rep, 1)
-        family, given = c(rep, 2), c(rep, 3)
+        # XCN.1 id, .2 family, .3 given, .4 second given, .5 suffix, .6 prefix, .7 degree,
+        # .9 assigning authority (HD), .13 identifier type
+        xcn = components(rep, 13)
+        ident_value, family, given, second_given, suffix, prefix, degree = xcn[:7]
         if not (ident_value or family or given):
             return None
-        authority = sub(rep, 9)
         identifier = None
         if ident_value:
+            authority = sub(rep, 9)
             system = hd_system(authority)
             identifier = prune({
-                "type": identifier_type(c(rep, 13)),
+                "type": identifier_type(xcn[12]),
                 "system": system, "value": ident_value,
                 "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
                 else None})
-        key = identity_key(identifier) if identifier else f"name|{family}|{given}|{c(rep, 4)}"
+        key = identity_key(identifier) if identifier else f"name|{family}|{given}|{second_given}"
         found = self._people.get("P" + key)
         if found is None:
-            name = prune({"family": family, "given": [g for g in (given, c(rep, 4)) if g],
-                          "suffix": [c(rep, 5), c(rep, 7)], "prefix": [c(rep, 6)]})
+            name = prune({"family": family, "given": [g for g in (given, second_given) if g],
+                          "suffix": [suffix, degree], "prefix": [prefix]})
             found = self.add({
                 "resourceType": "Practitioner",
                 "id": resource_id("Practitioner", key),
@@ -158,11 +161,7 @@ class Context:
                 "name": [name] if name else None,
             })
             self._people["P" + key] = found
-        reference = {"reference": f"urn:uuid:{found['id']}"}
-        display = " ".join(x for x in (given, family) if x)  # both stripped: nothing to prune
-        if display:
-            reference["display"] = display
-        return reference
+        return _reference(found, " ".join(x for x in (given, family) if x))
 
     def organization(self, rep: Rep) -> dict | None:
         """XON (or HD) -> Organization (once per identifier or name in this message) -> Reference."""
@@ -187,4 +186,12 @@ class Context:
                 "name": name,
             })
             self._people["O" + key] = found
-        return prune({"reference": f"urn:uuid:{found['id']}", "display": name or None})
+        return _reference(found, name)
+
+
+def _reference(resource: dict, display: str) -> dict:
+    """A Reference with a display when there is one (`display` is already stripped)."""
+    reference = {"reference": f"urn:uuid:{resource['id']}"}
+    if display:
+        reference["display"] = display
+    return reference

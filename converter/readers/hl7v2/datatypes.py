@@ -48,6 +48,8 @@ def sub(rep: Rep, i: int) -> Rep:
 # -- dates and times ---------------------------------------------------------------------------
 
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4}|Z)?$")
+_DATE = re.compile(r"^(\d{4})(\d{2})?(\d{2})?$")
+_TIME = re.compile(r"^(\d{2})(\d{2})?(\d{2})?(\.\d+)?([+-]\d{4})?$")
 
 
 def dtm(text: str, on_cut: Callable[[str], None] | None = None) -> str | None:
@@ -82,7 +84,7 @@ def dtm(text: str, on_cut: Callable[[str], None] | None = None) -> str | None:
 def date_only(text: str) -> str | None:
     """The date part of a DT/DTM as a FHIR date, or None if invalid."""
     t = text.strip()[:8]
-    m = re.match(r"^(\d{4})(\d{2})?(\d{2})?$", t)
+    m = _DATE.match(t)
     if not m:
         return None
     y, mo, d = m.groups()
@@ -93,7 +95,7 @@ def date_only(text: str) -> str | None:
 
 def time_of(text: str) -> str | None:
     """A v2 TM (HHMM[SS[.S]]) as a FHIR time, or None."""
-    m = re.match(r"^(\d{2})(\d{2})?(\d{2})?(\.\d+)?([+-]\d{4})?$", text.strip())
+    m = _TIME.match(text.strip())
     if not m or int(m.group(1)) > 23:
         return None
     return f"{m.group(1)}:{m.group(2) or '00'}:{m.group(3) or '00'}{m.group(4) or ''}"
@@ -145,6 +147,7 @@ def table_coding(table_id: str, code: str, name: str | None = None) -> dict | No
     return coding(V2_TABLE.format(table_id), code, name)
 
 
+@lru_cache(maxsize=4096)  # a pure table lookup, asked for most coded fields
 def mapped(table_name: str, code: str) -> str | None:
     """The FHIR code for a v2 code through one of the IG-derived tables in mappings/hl7v2/tables."""
     return lookup(T.format(table_name), code.strip()) if code else None
@@ -152,10 +155,16 @@ def mapped(table_name: str, code: str) -> str | None:
 
 def mapped_coding(table_name: str, code: str) -> dict | None:
     """The FHIR Coding (system, code, display) for a v2 code through an IG-derived table."""
+    found = _mapped_row(table_name, code)
+    return coding(*found) if found else None
+
+
+@lru_cache(maxsize=4096)  # a pure table lookup; mapped_coding builds a fresh dict from it
+def _mapped_row(table_name: str, code: str) -> tuple[str | None, str, str | None] | None:
     row = table(T.format(table_name)).get(code.strip()) if code else None
     if not row or not row.get("target") or row["target"].startswith("!"):
         return None
-    return coding(row.get("system") or None, row["target"], row.get("display") or None)
+    return row.get("system") or None, row["target"], row.get("display") or None
 
 
 # -- identifiers -------------------------------------------------------------------------------
@@ -211,11 +220,16 @@ def identifier_type(code: str) -> dict | None:
     """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
+    return codeable(coding(*_identifier_type_coding(code)))
+
+
+@lru_cache(maxsize=1024)  # a pure table lookup, asked for nearly every identifier
+def _identifier_type_coding(code: str) -> tuple[str, str, str | None]:
     row = table(T.format("0203-identifier-type")).get(code)
     if row and row.get("target"):
-        return codeable(coding(row.get("system") or V2_TABLE.format("0203"), row["target"],
-                               row.get("display") or None))
-    return codeable(coding(V2_TABLE.format("0203"), code))
+        return (row.get("system") or V2_TABLE.format("0203"), row["target"],
+                row.get("display") or None)
+    return V2_TABLE.format("0203"), code, None
 
 
 def ei(rep: Rep, type_code: str | None = None) -> dict | None:

@@ -82,11 +82,16 @@ class Segment:
         if n < 3 and self.name == "MSH":
             return [[[text]]]  # MSH-1 and MSH-2 hold the delimiters themselves
         d = self.delims
-        comp, sub = d.component, d.subcomponent
+        comp, sub, repetition = d.component, d.subcomponent, d.repetition
+        # fast paths first: most fields are one value, or components without subcomponents
         if sub in text:
-            out = [[c.split(sub) for c in rep.split(comp)] for rep in text.split(d.repetition)]
-        else:  # the usual case, without a split per component
-            out = [[[c] for c in rep.split(comp)] for rep in text.split(d.repetition)]
+            out = [[c.split(sub) for c in rep.split(comp)] for rep in text.split(repetition)]
+        elif repetition in text:
+            out = [[[c] for c in rep.split(comp)] for rep in text.split(repetition)]
+        elif comp in text:
+            out = [[[c] for c in text.split(comp)]]
+        else:
+            out = [[[text]]]
         if d.escape and d.escape in text:
             unescape = self.unescape
             out = [[[unescape(s) for s in c] for c in rep] for rep in out]
@@ -212,12 +217,13 @@ def _delimiters(msh: str) -> Delimiters | None:
 def decode_message(raw: RawMessage, source: str) -> Message | None:
     """Decode a raw message (charset from MSH-18) and split its segments; None if MSH is unusable."""
     first = raw.segments[0].decode("latin-1")
-    loc = Location(source=source, line=raw.lines[0], message=raw.index, segment="MSH")
     delims = _delimiters(first)
     issues: list[Issue] = []
     if delims is None:
         issues.append(Issue("fatal", "not-hl7", "MSH without field separator and encoding "
-                            "characters (MSH-1, MSH-2)", loc))
+                            "characters (MSH-1, MSH-2)", Location(
+                                source=source, line=raw.lines[0], message=raw.index,
+                                segment="MSH")))
         return Message(raw.index, [], Delimiters(), "ascii", issues, raw.terminated)
     msh_fields = first.split(delims.field)
     msh18 = msh_fields[17].split(delims.repetition)[0].split(delims.component)[0] \
@@ -234,8 +240,7 @@ def decode_message(raw: RawMessage, source: str) -> Message | None:
             codec = found
     segments: list[Segment] = []
     for pos, (data, line) in enumerate(zip(raw.segments, raw.lines), 1):
-        text = _decode(data, codec, issues, Location(source=source, line=line,
-                                                     message=raw.index))
+        text = _decode(data, codec, issues, source, line, raw.index)
         parts = text.split(delims.field)
         name = parts[0].strip()
         if name == "MSH":
@@ -246,7 +251,8 @@ def decode_message(raw: RawMessage, source: str) -> Message | None:
     return Message(raw.index, segments, delims, codec, issues, raw.terminated)
 
 
-def _decode(data: bytes, codec: str, issues: list[Issue], loc: Location) -> str:
+def _decode(data: bytes, codec: str, issues: list[Issue], source: str, line: int,
+            message: int) -> str:
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -258,5 +264,6 @@ def _decode(data: bytes, codec: str, issues: list[Issue], loc: Location) -> str:
             text = data.decode("latin-1")
         issues.append(Issue("warning", "bad-encoding",
                             f"bytes not valid in the declared character set ({codec}) at "
-                            f"column {exc.start + 1}; read as {fallback}", loc))
+                            f"column {exc.start + 1}; read as {fallback}",
+                            Location(source=source, line=line, message=message)))
         return text

@@ -29,7 +29,7 @@ def _is_quantity(d: dict) -> bool:
 def repair(value: Any, notes: list[str], path: str = "") -> None:
     """Fix codings, quantities and identifier systems in place, appending a note per repair.
 
-    `value` is JSON-like (dicts, lists, scalars). The walk runs over every element of every
+    `value` is JSON-like (plain dicts and lists, scalars). The walk runs over every element of every
     resource while repairs are rare, so it carries no path: a repair looks its element's path up
     from the root (`_path_to`), in the walk's own order.
     """

@@ -200,16 +200,16 @@ def hd_label(hd: Rep) -> str:
 
 def cx(rep: Rep) -> dict | None:
     """CX -> Identifier: .1 value, .4 system (or assigner), .5 type, .7/.8 period."""
-    value = c(rep, 1)
+    value, _, _, _, type_code, _, start, end = components(rep, 8)
     if not value:
         return None
     authority = sub(rep, 4)
     system = hd_system(authority)
     ident = {
-        "type": identifier_type(c(rep, 5)),
+        "type": identifier_type(type_code),
         "system": system,
         "value": value,
-        "period": prune({"start": date_only(c(rep, 7)), "end": date_only(c(rep, 8))}),
+        "period": prune({"start": date_only(start), "end": date_only(end)}),
         "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
         else None,
     }
@@ -234,10 +234,10 @@ def _identifier_type_coding(code: str) -> tuple[str, str, str | None]:
 
 def ei(rep: Rep, type_code: str | None = None) -> dict | None:
     """EI -> Identifier: .1 value, .2/.3/.4 assigning authority as an HD."""
-    value = c(rep, 1)
+    value, namespace, universal_id, id_type = components(rep, 4)
     if not value:
         return None
-    hd = [[c(rep, 2)], [c(rep, 3)], [c(rep, 4)]]
+    hd = [[namespace], [universal_id], [id_type]]
     system = hd_system(hd)
     return prune({
         "type": identifier_type(type_code) if type_code else None,
@@ -265,31 +265,33 @@ def identity_key(ident: dict) -> str:
 
 def xpn(rep: Rep) -> dict | None:
     """XPN -> HumanName: .1 family, .2/.3 given, .4 suffix, .5 prefix, .6 degree, .7 use."""
-    family, given1, given2 = c(rep, 1), c(rep, 2), c(rep, 3)
+    (family, given1, given2, suffix, prefix, degree, use, _, _, _, _,
+     start, end) = components(rep, 13)
     if not (family or given1 or given2):
         return None
     return prune({
-        "use": mapped("0200-name-use", c(rep, 7)),
+        "use": mapped("0200-name-use", use),
         "family": family,
         "given": [g for g in (given1, given2) if g],
-        "prefix": [c(rep, 5)],
-        "suffix": [c(rep, 4), c(rep, 6)],
-        "period": prune({"start": dtm(c(rep, 12)), "end": dtm(c(rep, 13))}),
+        "prefix": [prefix],
+        "suffix": [suffix, degree],
+        "period": prune({"start": dtm(start), "end": dtm(end)}),
     })
 
 
 def xad(rep: Rep) -> dict | None:
     """XAD -> Address: .1/.2 line, .3 city, .4 state, .5 postalCode, .6 country, .7 use/type,
     .9 district."""
+    line1, line2, city, state, postal_code, country, kind, _, district = components(rep, 9)
     addr = prune({
-        "use": mapped("0190-address-use", c(rep, 7)),
-        "type": mapped("0190-address-type", c(rep, 7)),
-        "line": [c(rep, 1), c(rep, 2)],
-        "city": c(rep, 3),
-        "district": c(rep, 9),
-        "state": c(rep, 4),
-        "postalCode": c(rep, 5),
-        "country": c(rep, 6),
+        "use": mapped("0190-address-use", kind),
+        "type": mapped("0190-address-type", kind),
+        "line": [line1, line2],
+        "city": city,
+        "district": district,
+        "state": state,
+        "postalCode": postal_code,
+        "country": country,
     })
     if not addr or set(addr) <= {"use", "type"}:
         return None
@@ -298,24 +300,24 @@ def xad(rep: Rep) -> dict | None:
 
 def xtn(rep: Rep, default_use: str | None) -> dict | None:
     """XTN -> ContactPoint: value from .1/.12, .4 (email) or .5-.8; .2 use; .3 system."""
-    equip = c(rep, 3)
+    (number, use_code, equip, email, country, area, local, extension, _, _, _,
+     unformatted) = components(rep, 12)
     system = mapped("0202-telecom-system", equip)
-    use = mapped("0201-telecom-use", c(rep, 2)) or default_use
+    use = mapped("0201-telecom-use", use_code) or default_use
     if equip == "CP":
         system, use = "phone", "mobile"
-    if equip in ("Internet", "X.400") or c(rep, 2) == "NET":
-        value = c(rep, 4) or c(rep, 1)
+    if equip in ("Internet", "X.400") or use_code == "NET":
+        value = email or number
         system = "email"
     else:
         built = " ".join(x for x in (
-            f"+{c(rep, 5)}" if c(rep, 5) else "",
-            f"({c(rep, 6)})" if c(rep, 6) else "",
-            c(rep, 7),
-            f"ext. {c(rep, 8)}" if c(rep, 8) else "") if x)
-        value = c(rep, 1) or c(rep, 12) or built or c(rep, 4)
+            f"+{country}" if country else "",
+            f"({area})" if area else "",
+            local,
+            f"ext. {extension}" if extension else "") if x)
+        value = number or unformatted or built or email
         if system is None and value and "@" in value:
             system = "email"
     if not value:
         return None
     return prune({"system": system or ("phone" if value else None), "value": value, "use": use})
-

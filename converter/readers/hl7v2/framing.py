@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from ...issues import Issue, Location
 
 MLLP_START, MLLP_END = b"\x0b", b"\x1c"
-_LINES = re.compile(rb"\r\n|\r|\n")
 _SEGMENT_START = re.compile(rb"^[A-Z][A-Z0-9]{2}(?=[^A-Za-z0-9\r\n]|$)")
 BATCH_SEGMENTS = (b"FHS", b"FTS", b"BHS", b"BTS")
 
@@ -31,6 +30,16 @@ def _to_utf8_if_utf16(data: bytes) -> bytes:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data.decode("utf-16").encode("utf-8")
     return data
+
+
+def _lines(data: bytes) -> list[bytes]:
+    r"""The pieces of re.split(rb"\r\n|\r|\n", data), five times faster: bytes.splitlines()
+    breaks at exactly CR, LF and CRLF, but drops the empty piece after a final line end (which
+    counts as a line number)."""
+    pieces = data.splitlines()
+    if not data or data.endswith((b"\r", b"\n")):
+        pieces.append(b"")
+    return pieces
 
 
 def split_messages(data: bytes, source: str) -> tuple[list[RawMessage], list[Issue]]:
@@ -54,7 +63,7 @@ def split_messages(data: bytes, source: str) -> tuple[list[RawMessage], list[Iss
     bts_counts: list[tuple[int, int]] = []  # (declared count, line)
     counted_since_bhs = 0
     line_no = 0
-    pieces = _LINES.split(data)
+    pieces = _lines(data)
     for raw in pieces:
         line_no += 1
         line = raw.strip(b"\x00")

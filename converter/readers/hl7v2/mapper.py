@@ -347,7 +347,7 @@ def _report_unmapped(msg: Message, frag: Fragment, source: str) -> None:
                                          _seg_loc(source, msg, seg)))
             continue
         for n in seg.unread():
-            value = seg.fields[n]
+            where = f"{seg.name}-{n}"
             frag.issues.append(Issue("information", "unmapped-field",
-                                     f"{seg.name}-{n} not mapped (value {value[:60]!r})",
-                                     _seg_loc(source, msg, seg, f"{seg.name}-{n}")))
+                                     f"{where} not mapped (value {seg.fields[n][:60]!r})",
+                                     _seg_loc(source, msg, seg, where)))

@@ -104,7 +104,10 @@ class Segment:
 
     def value(self, n: int, comp: int = 1, sub: int = 1) -> str:
         """Field n, component, subcomponent (1-based) of the first repetition, '' when absent."""
-        r = self.reps(n)
+        self._read.add(n)
+        r = self._reps.get(n)  # reps() inlined: the most called accessor
+        if r is None:
+            r = self._reps[n] = self._split(n)
         if not r:
             return ""
         r = r[0]

@@ -163,15 +163,15 @@ def _place(stack: list[_Frame], seg: Segment) -> bool:
         children = frame.node.children or []
         for i in range(frame.pos, len(children)):
             child = children[i]
-            repeat_blocked = child.max != -1 and frame.counts[i] >= child.max
+            # the name test first: it rules out most children
             if not child.is_group:
-                if child.name != seg.name or repeat_blocked:
+                if child.name != seg.name or child.max != -1 and frame.counts[i] >= child.max:
                     continue
                 del stack[level + 1:]
                 frame.pos, frame.counts[i] = i, frame.counts[i] + 1
                 frame.group.items.append(seg)
                 return True
-            if seg.name not in first_set(child) or repeat_blocked:
+            if seg.name not in first_set(child) or child.max != -1 and frame.counts[i] >= child.max:
                 continue
             del stack[level + 1:]
             frame.pos, frame.counts[i] = i, frame.counts[i] + 1

@@ -58,8 +58,10 @@ def coding(system: str | None, code: str | None, display: str | None = None,
     folded to single spaces (FHIR's code type allows no other)."""
     if not code and not display:
         return None
-    if type(code) is str:
-        code = " ".join(code.split())  # unchanged when it holds no white space
+    if code and isinstance(code, str):
+        words = code.split()
+        if words != [code]:  # it holds white space
+            code = " ".join(words)
     # prune() spelled out for four flat values: a Coding is built for nearly every code read
     out = {}
     for key, value in (("system", system), ("version", version), ("code", code),

@@ -152,6 +152,17 @@ def test_line_endings_bom_mllp_and_batches_give_the_same_bundle():
         assert convert(variant).bundle == plain
 
 
+def test_files_joined_with_their_byte_order_marks_stay_separate_messages():
+    """`cat a.hl7 b.hl7` where each file starts with a BOM (27 corpus files do): the second MSH
+    must not be hidden by the mark and folded into the first message."""
+    a = (MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F")
+    b_ = (MSH.replace("MSG1", "MSG2"), "PID|1||43^^^HOSP^MR||Roe^Rick||19700101|M")
+    result = convert(b"\xef\xbb\xbf" + _msg(*a) + b"\xef\xbb\xbf" + _msg(*b_))
+    assert result.fragments == 2 and len(result.bundles) == 2
+    assert [i.location.line for i in result.issues if "byte-order" in i.message] == [3]
+    assert not [i for i in result.issues if "joined to the previous" in i.message]
+
+
 def test_many_messages_one_bundle_per_patient():
     a = (MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F")
     b_ = (MSH.replace("MSG1", "MSG2"), "PID|1||43^^^HOSP^MR||Roe^Rick||19700101|M")

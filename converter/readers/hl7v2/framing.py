@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ...issues import Issue, Location
 
 MLLP_START, MLLP_END = b"\x0b", b"\x1c"
+UTF8_BOM = b"\xef\xbb\xbf"
 _SEGMENT_START = re.compile(rb"^[A-Z][A-Z0-9]{2}(?=[^A-Za-z0-9\r\n]|$)")
 BATCH_SEGMENTS = (b"FHS", b"FTS", b"BHS", b"BTS")
 
@@ -46,8 +47,8 @@ def split_messages(data: bytes, source: str) -> tuple[list[RawMessage], list[Iss
     """The messages of an input, and issues about its framing (MLLP, batches, stray lines)."""
     issues: list[Issue] = []
     data = _to_utf8_if_utf16(data)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
     if MLLP_START in data or MLLP_END in data:
         opened = data.count(MLLP_START)
         closed = data.count(MLLP_END)
@@ -67,6 +68,13 @@ def split_messages(data: bytes, source: str) -> tuple[list[RawMessage], list[Iss
     for raw in pieces:
         line_no += 1
         line = raw.strip(b"\x00")
+        if line.startswith(UTF8_BOM):
+            # files joined into one stream (`cat *.hl7`) keep each file's byte-order mark; left in,
+            # it hides the MSH and the whole message would be folded into the one before
+            line = line[len(UTF8_BOM):]
+            issues.append(Issue("information", "invalid-value",
+                                "byte-order mark inside the stream (joined files?), ignored",
+                                Location(source=source, line=line_no)))
         if not line.strip():
             continue
         head = line[:3]

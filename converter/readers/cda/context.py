@@ -4,17 +4,23 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from lxml import etree
+
 from ...assemble.merge import MERGED_TYPES, merge
 from ...fhir.datatypes import prune
 from ...fhir.ids import ref
 from ...fhir.ids import resource_id as _resource_id
 from ...fragment import Fragment
 from ...issues import Issue, Location, Severity
-from .nodes import V3, Element, templates, xpath
+from .nodes import V3, Element, step, templates
 
 
 # ids repeat (every entry names its author): UUIDv5 is slow enough in Python to be worth caching
 resource_id = lru_cache(maxsize=8192)(_resource_id)
+
+# Every element with an ID attribute (a narrative target), in document order. Precompiled, and
+# found through the attributes, which libxml2 walks several times faster than `.//*[@ID]`.
+_WITH_ID = etree.XPath("//@ID/..")
 
 
 class Context:
@@ -31,14 +37,28 @@ class Context:
         self._narrative: dict[str, Element] | None = None
         self._used_keys: set[str] = set()
         self._tree = root.getroottree()
+        # element -> its XPath: issues and sections share ancestors (an lxml element is the same
+        # Python object for as long as it is referenced, as it is here)
+        self._xpaths: dict[Element, str] = {}
+        # participants.actor() results by what they were read from (see there)
+        self.actors: dict[tuple, dict | None] = {}
 
     # -- issues ---------------------------------------------------------------------------------
     def issue(self, severity: Severity, code: str, message: str, el: Element | None = None
               ) -> None:
         """Record an issue located at `el` (its XPath) in this document."""
-        loc = Location(source=self.source, xpath=xpath(el) if el is not None else None,
+        loc = Location(source=self.source, xpath=self.xpath(el) if el is not None else None,
                        line=el.sourceline if el is not None else None)
         self.fragment.issues.append(Issue(severity, code, message, loc))
+
+    def xpath(self, el: Element) -> str:
+        """nodes.xpath(el), each ancestor's path computed once per document."""
+        known = self._xpaths.get(el)
+        if known is None:
+            parent = el.getparent()
+            known = (self.xpath(parent) if parent is not None else "") + "/" + step(el)
+            self._xpaths[el] = known
+        return known
 
     def unmapped(self, el: Element, what: str = "entry") -> None:
         """Report a clinical statement or section this reader has no map for."""
@@ -91,6 +111,6 @@ class Context:
         if not ref_value or not ref_value.startswith("#"):
             return None
         if self._narrative is None:
-            self._narrative = {e.get("ID"): e for e in self.root.iterfind(".//*[@ID]")}
+            self._narrative = {e.get("ID"): e for e in _WITH_ID(self.root) if e is not self.root}
         return self._narrative.get(ref_value[1:])
 

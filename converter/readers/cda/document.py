@@ -16,7 +16,7 @@ from . import header
 from .context import Context
 from .datatypes import concept, date_time, identifier, instant
 from .context import resource_id
-from .nodes import Element, child, path, templates, text, xpath
+from .nodes import Element, child, path, templates, text
 from .notes import CATEGORY, narratives
 from .parse import parse
 from .sections import SectionInfo, read_body
@@ -174,7 +174,7 @@ def _report_untimed(ctx: Context) -> None:
     ctx.issue("information", "timezone-assumed",
               f"{len(ctx.untimed)} timestamp(s) carry a time but no UTC offset; each was cut to "
               f"its date rather than given an invented time zone (first one here; others at "
-              f"{', '.join(xpath(e) for e in ctx.untimed[1:4]) or 'none'}"
+              f"{', '.join(ctx.xpath(e) for e in ctx.untimed[1:4]) or 'none'}"
               f"{', ...' if len(ctx.untimed) > 4 else ''})", first)
 
 

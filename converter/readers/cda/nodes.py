@@ -88,17 +88,22 @@ def related(el: Element, *type_codes: str) -> Iterator[tuple[Element, Element]]:
             yield holder, st
 
 
+def step(el: Element) -> str:
+    """One step of `xpath`: the local name, with its position when it has same-named siblings."""
+    name = local(el)
+    if el.getparent() is None:
+        return name
+    before = sum(1 for _ in el.itersiblings(el.tag, preceding=True))
+    if before or next(el.itersiblings(el.tag), None) is not None:
+        name += f"[{before + 1}]"
+    return name
+
+
 def xpath(el: Element) -> str:
     """A readable absolute XPath (local names, 1-based positions among same-named siblings)."""
     parts = []
     node: Element | None = el
     while node is not None:
-        name = local(node)
-        parent = node.getparent()
-        if parent is not None:
-            before = sum(1 for _ in node.itersiblings(node.tag, preceding=True))
-            if before or next(node.itersiblings(node.tag), None) is not None:
-                name += f"[{before + 1}]"
-        parts.append(name)
-        node = parent
+        parts.append(step(node))
+        node = node.getparent()
     return "/" + "/".join(reversed(parts))

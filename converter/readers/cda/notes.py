@@ -9,7 +9,7 @@ from ...fhir.ids import ref, resource_id
 from . import entries
 from .common import PREFIX, entry_text
 from .datatypes import concept, date_time, identifiers
-from .narrative import xhtml
+from .narrative import DIV, escape, xhtml
 from .nodes import Element, child
 from .participants import authorship
 
@@ -99,20 +99,16 @@ def narratives(sections: list, title: str | None, when: str | None, ctx: Context
     """The narrative of every structured section, in one DocumentReference (safe XHTML, each
     section under its title), so what the author wrote beside the coded entries reaches the Bundle
     too. Sections already kept whole as a DocumentReference are not repeated."""
-    from lxml import etree
-
     kept = [s for s in sections if s.div and not s.kept_as_reference]
     if not kept:
         return None
-    xhtml = "http://www.w3.org/1999/xhtml"
-    root = etree.Element(f"{{{xhtml}}}div", nsmap={None: xhtml})
+    # Written as text: each section's div (from xhtml(), so it starts with DIV) is nested without
+    # its own xmlns, which the outer div declares; the same text etree would give for the tree.
+    parts = [DIV]
     for s in kept:
-        heading = etree.SubElement(root, f"{{{xhtml}}}h2")
-        heading.text = s.title or "Untitled section"
-        part = etree.fromstring(s.div.encode("utf-8"))
-        part.tag = f"{{{xhtml}}}div"
-        root.append(part)
-    div = etree.tostring(root, encoding="unicode")
+        parts.append(f"<h2>{escape(s.title or 'Untitled section')}</h2><div{s.div[len(DIV) - 1:]}")
+    parts.append("</div>")
+    div = "".join(parts)
     doc = ctx.add({
         "resourceType": "DocumentReference",
         "id": resource_id("DocumentReference", ctx.doc_key, "narratives"),

@@ -11,7 +11,7 @@ from ...vocabulary import rows, table
 from .datatypes import concept
 from .entries import Scope, dispatch
 from .narrative import xhtml
-from .nodes import Element, child, children, path, statement, templates, text, xpath
+from .nodes import Element, child, children, path, statement, templates, text
 from .notes import section_reference
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def read_section(sec: Element, ctx: Context, out: list[SectionInfo]) -> None:
     title = text(child(sec, "title"))
     code = concept(child(sec, "code"), ctx)
     div = xhtml(child(sec, "text"), ctx)
-    info = SectionInfo(xpath(sec), kind, title, code, roots, div,
+    info = SectionInfo(ctx.xpath(sec), kind, title, code, roots, div,
                        empty_reason=sec.get("nullFlavor"))
     out.append(info)
     scope = Scope(section_kind=kind, category=row["category"] if row else "")

@@ -23,6 +23,7 @@ TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6})
 
 
 # -- code systems and identifiers ------------------------------------------------------------
+@lru_cache(maxsize=4096)  # every code and id names its system: a few dozen OIDs per document
 def system_uri(oid: str | None) -> str | None:
     """The FHIR URI of a code or identifier system OID (urn:oid:/urn:uuid: when unknown)."""
     if not oid:
@@ -106,7 +107,9 @@ def concept(el: Element | None, ctx: Context) -> dict | None:
     main = coding(el)
     if main:
         codings.append(main)
-    for tr in el.iterfind(V3 + "translation"):
+    if not len(el):  # most codes have neither translations nor originalText
+        return codeable(*codings)
+    for tr in el.iterchildren(V3 + "translation"):
         c = coding(tr)
         if c and c not in codings:
             codings.append(c)
@@ -156,6 +159,7 @@ def instant(el: Element | None, ctx: Context) -> str | None:
     return dt if dt and "T" in dt else None
 
 
+@lru_cache(maxsize=4096)  # a document repeats its timestamps (authoring times above all)
 def _parse_ts(raw: str) -> tuple[str, str | None, str | None] | None:
     m = TS.match(raw)
     if not m:
@@ -351,6 +355,7 @@ def value(el: Element | None, ctx: Context) -> tuple[str, Any] | None:
 
 
 # -- people and places -------------------------------------------------------------------------
+@lru_cache(maxsize=1024)  # pure, and called for every name, address and telecom
 def _first_use(codes: str | None, relpath: str, column: str = "target") -> str | None:
     for code in (codes or "").split():
         v = lookup(relpath, code, column)
@@ -359,18 +364,30 @@ def _first_use(codes: str | None, relpath: str, column: str = "target") -> str |
     return None
 
 
+# PN parts -> HumanName elements; AD parts -> Address elements (each element is read in one pass
+# over its children: names and addresses are many, and each has several parts)
+NAME_PARTS = {V3 + p: p for p in ("family", "given", "prefix", "suffix")}
+ADDRESS_PARTS = {V3 + "streetAddressLine": "line", V3 + "city": "city", V3 + "county": "district",
+                 V3 + "state": "state", V3 + "postalCode": "postalCode", V3 + "country": "country"}
+USEABLE_PERIOD = V3 + "useablePeriod"
+PHONE_LIKE = re.compile(r"[0-9 ()+.\-x]+")
+
+
 def name(el: Element | None) -> dict | None:
     """PN/EN -> HumanName (parts, or text when the name is not fielded)."""
     if el is None or (el.get("nullFlavor") and not len(el)):
         return None
-    family = [text(f) for f in children(el, "family")]
-    given = [text(g) for g in children(el, "given")]
+    parts: dict[str, list] = {"family": [], "given": [], "prefix": [], "suffix": []}
+    for c in el:
+        part = NAME_PARTS.get(c.tag)
+        if part:
+            parts[part].append(text(c))
     out = {
         "use": _first_use(el.get("use"), "cda/name-use.csv"),
-        "family": " ".join(f for f in family if f) or None,
-        "given": [g for g in given if g],
-        "prefix": [text(p) for p in children(el, "prefix")],
-        "suffix": [text(s) for s in children(el, "suffix")],
+        "family": " ".join(f for f in parts["family"] if f) or None,
+        "given": [g for g in parts["given"] if g],
+        "prefix": parts["prefix"],
+        "suffix": parts["suffix"],
     }
     if not (out["family"] or out["given"]):
         out["text"] = text(el)
@@ -382,16 +399,28 @@ def address(el: Element | None, ctx: Context) -> dict | None:
     if el is None or (el.get("nullFlavor") and not len(el)):
         return None
     uses = el.get("use")
+    lines = []
+    found: dict[str, str | None] = {}  # the first of each other part
+    useable = None
+    for c in el:
+        part = ADDRESS_PARTS.get(c.tag)
+        if part == "line":
+            lines.append(text(c))
+        elif part:
+            if part not in found:
+                found[part] = text(c)
+        elif c.tag == USEABLE_PERIOD and useable is None:
+            useable = c
     out = {
         "use": _first_use(uses, "cda/address-use.csv", "use"),
         "type": _first_use(uses, "cda/address-use.csv", "type"),
-        "line": [text(s) for s in children(el, "streetAddressLine")],
-        "city": text(child(el, "city")),
-        "district": text(child(el, "county")),
-        "state": text(child(el, "state")),
-        "postalCode": text(child(el, "postalCode")),
-        "country": text(child(el, "country")),
-        "period": period(child(el, "useablePeriod"), ctx),
+        "line": lines,
+        "city": found.get("city"),
+        "district": found.get("district"),
+        "state": found.get("state"),
+        "postalCode": found.get("postalCode"),
+        "country": found.get("country"),
+        "period": period(useable, ctx),
     }
     out = prune(out)
     if not any(k in out for k in ("line", "city", "district", "state", "postalCode", "country")):
@@ -417,7 +446,7 @@ def telecom(el: Element | None) -> dict | None:
             value = raw
     else:
         value = raw
-        system = "phone" if re.fullmatch(r"[0-9 ()+.\-x]+", raw) else "other"
+        system = "phone" if PHONE_LIKE.fullmatch(raw) else "other"
     return prune({"system": system, "value": value,
                   "use": _first_use(el.get("use"), "cda/telecom-use.csv")}) or None
 

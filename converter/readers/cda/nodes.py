@@ -64,7 +64,10 @@ def text(el: Element | None) -> str | None:
     """The element's text content with whitespace collapsed, or None when blank."""
     if el is None:
         return None
-    t = " ".join("".join(el.itertext()).split())
+    if len(el):
+        t = " ".join("".join(el.itertext()).split())
+    else:  # a leaf (most are): its text, without the cost of an itertext() walk
+        t = " ".join((el.text or "").split())
     return t or None
 
 

@@ -12,7 +12,7 @@ from ...fhir.ids import ref
 from ...fhir.ids import resource_id as _resource_id
 from ...fragment import Fragment
 from ...issues import Issue, Location, Severity
-from .nodes import V3, Element, step, templates
+from .nodes import Element, children, step, templates
 
 
 # ids repeat (every entry names its author): UUIDv5 is slow enough in Python to be worth caching
@@ -89,7 +89,7 @@ class Context:
         Two statements of one document that share an id (copied entries are common) get distinct
         resources: only the first uses the business id.
         """
-        for i in el.iterfind(V3 + "id"):
+        for i in children(el, "id"):
             root = i.get("root")
             if root and not i.get("nullFlavor"):
                 key = f"{resource_type}|{root}|{i.get('extension') or ''}|{suffix}"

@@ -16,7 +16,7 @@ from . import header
 from .context import Context
 from .datatypes import concept, date_time, identifier, instant
 from .context import resource_id
-from .nodes import Element, child, path, templates, text
+from .nodes import Element, child, indexed, path, templates, text
 from .notes import CATEGORY, narratives
 from .parse import parse
 from .sections import SectionInfo, read_body
@@ -59,6 +59,11 @@ def document_kind(root: Element) -> str:
 
 def read_document(source: Source, keep_source: bool = False) -> tuple[Fragment, DocumentInfo | None]:
     """Convert one CDA source; bad input gives a Fragment with issues (unusable when fatal)."""
+    with indexed():  # children looked up by name through a per-document index (nodes.py)
+        return _read_document(source, keep_source)
+
+
+def _read_document(source: Source, keep_source: bool) -> tuple[Fragment, DocumentInfo | None]:
     frag = Fragment(source=source.name, format="cda")
     try:
         data = source.read()

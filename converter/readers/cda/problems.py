@@ -10,7 +10,7 @@ from . import entries
 from .common import (PREFIX, act_status, condition_category, generic, has_template, negated,
                      notes)
 from .datatypes import absent_reason, concept, date_time, identifiers, quantity
-from .nodes import Element, child, related
+from .nodes import Element, child, children, related
 from .participants import authorship
 
 if TYPE_CHECKING:
@@ -79,8 +79,7 @@ def condition(obs: Element, ctx: Context, scope: Scope, act: Element | None) -> 
         "category": condition_category(category),
         "code": code,
         "severity": _severity(obs, ctx),
-        "bodySite": [c for c in (concept(s, ctx) for s in obs.iterfind(
-            "{urn:hl7-org:v3}targetSiteCode")) if c],
+        "bodySite": [c for c in (concept(s, ctx) for s in children(obs, "targetSiteCode")) if c],
         "subject": ctx.subject(),
         "encounter": ref(scope.encounter) if scope.encounter else None,
         "onsetDateTime": onset,

@@ -44,6 +44,11 @@ DROPPED = frozenset({"renderMultiMedia", "script", "style", "object", "embed", "
 SAFE_VALUE = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ%-_. ")
 
 
+# The same, by qualified tag: (local name, XHTML element) for the CDA elements
+BY_TAG = {V3 + name: (name, tag) for name, tag in ELEMENTS.items()}
+NO_ATTRIBUTES: dict[str, str] = {}
+
+
 def escape(value: str) -> str:
     """XML text escaped as libxml2 writes it (so the output is what etree.tostring gives)."""
     return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -51,32 +56,28 @@ def escape(value: str) -> str:
 
 
 class _Writer:
-    """XHTML being written: pieces of text, and whether any of its text is more than blanks."""
+    """XHTML being written: its pieces, the text it holds, and the CDA elements left out."""
 
-    __slots__ = ("parts", "has_text")
+    __slots__ = ("parts", "texts", "dropped")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
-        self.has_text = False
+        self.texts: list[str] = []
+        self.dropped: list[str] = []
 
-    def text(self, value: str | None) -> None:
-        if value:
-            self.parts.append(escape(value))
-            if not self.has_text and not value.isspace():
-                self.has_text = True
-
-    def start(self, tag: str, attributes: str = "") -> int:
-        """Open an element; returns the mark `end` needs."""
-        self.parts.append(f"<{tag}{attributes}")
-        return len(self.parts)
+    def text(self, value: str) -> None:
+        self.texts.append(value)
+        self.parts.append(value.replace("&", "&amp;").replace("<", "&lt;")
+                          .replace(">", "&gt;").replace("\r", "&#13;"))  # escape(), inlined
 
     def end(self, tag: str, mark: int) -> None:
-        """Close an element: `<tag/>` when nothing was written since it was opened."""
-        if len(self.parts) == mark:
-            self.parts[-1] += "/>"
+        """Close the element opened at `mark`: `<tag/>` when nothing was written since."""
+        parts = self.parts
+        if len(parts) == mark:
+            parts[-1] += "/>"
         else:
-            self.parts[mark - 1] += ">"
-            self.parts.append(f"</{tag}>")
+            parts[mark - 1] += ">"
+            parts.append(f"</{tag}>")
 
 
 def xhtml(el: Element | None, ctx: Context | None = None) -> str | None:
@@ -84,33 +85,39 @@ def xhtml(el: Element | None, ctx: Context | None = None) -> str | None:
     if el is None:
         return None
     out = _Writer()
-    dropped: list[str] = []
     if local(el) == "text":
-        _children(el, out, "div", dropped)
+        _children(el, out, "div")
     else:
-        _convert(el, out, "div", dropped)
-    if not out.has_text:
+        _convert(el, el.tag, out, "div")
+    if not "".join(out.texts).strip():
         return None
-    if dropped and ctx is not None:
+    if out.dropped and ctx is not None:
         ctx.issue("information", "narrative-sanitized",
                   "narrative elements without a safe XHTML equivalent were reduced to their text: "
-                  + ", ".join(sorted(set(dropped))), el)
+                  + ", ".join(sorted(set(out.dropped))), el)
     return DIV + "".join(out.parts) + "</div>"
 
 
-def _children(src: Element, out: _Writer, parent: str, dropped: list[str]) -> None:
+def _children(src: Element, out: _Writer, parent: str) -> None:
     """The text and the children of `src`, written inside the XHTML element `parent`."""
-    out.text(src.text)
+    value = src.text
+    if value:
+        out.text(value)
     for c in src:
-        if isinstance(c.tag, str):
-            _convert(c, out, parent, dropped)
-        out.text(c.tail)
+        tag = c.tag
+        if isinstance(tag, str):
+            _convert(c, tag, out, parent)
+        value = c.tail
+        if value:
+            out.text(value)
 
 
-def _convert(src: Element, out: _Writer, parent: str, dropped: list[str]) -> None:
-    name = local(src)
-    tag = ELEMENTS.get(name) if src.tag.startswith(V3) else None
-    attrs = dict(src.items())  # one call, then dict look-ups (elements have few attributes)
+def _convert(src: Element, qualified: str, out: _Writer, parent: str) -> None:
+    """One CDA element (its tag `qualified`), written inside the XHTML element `parent`."""
+    known = BY_TAG.get(qualified)
+    name, tag = known if known else (local(src), None)
+    items = src.items()
+    attrs = dict(items) if items else NO_ATTRIBUTES
     if name == "list" and attrs.get("listType") == "ordered":
         tag = "ol"
     if name == "caption" and parent != "table":
@@ -118,36 +125,40 @@ def _convert(src: Element, out: _Writer, parent: str, dropped: list[str]) -> Non
     if name == "list":
         caption = src.find(V3 + "caption")
         if caption is not None:
-            p = out.start("p")
-            b = out.start("b")
-            _children(caption, out, "b", dropped)
+            out.parts.append("<p")
+            p = len(out.parts)
+            out.parts.append("<b")
+            b = len(out.parts)
+            _children(caption, out, "b")
             out.end("b", b)
             out.end("p", p)
     if name in DROPPED:
-        dropped.append(name)
+        out.dropped.append(name)
         return
     if tag is None:
-        dropped.append(name)
-        _children(src, out, parent, dropped)
+        out.dropped.append(name)
+        _children(src, out, parent)
         return
-    written = ""
-    for attr in ATTRIBUTES.get(tag, ()):
-        v = attrs.get(attr)
-        if v and set(v) <= SAFE_VALUE:
-            written += f' {attr}="{v}"'
-    ident = attrs.get("ID")
-    if ident and set(ident) <= SAFE_VALUE and " " not in ident:
-        written += f' id="{ident}"'
-    styles = [STYLES[s] for s in (attrs.get("styleCode") or "").split() if s in STYLES]
-    if styles:
-        written += f' style="{"; ".join(styles)}"'
-    if name == "linkHtml":
-        href = attrs.get("href") or ""
-        if href.startswith("#") and set(href[1:]) <= SAFE_VALUE:
-            written += f' href="{href}"'
-    mark = out.start(tag, written)
+    opening = "<" + tag
+    if attrs:
+        for attr in ATTRIBUTES.get(tag, ()):
+            v = attrs.get(attr)
+            if v and set(v) <= SAFE_VALUE:
+                opening += f' {attr}="{v}"'
+        ident = attrs.get("ID")
+        if ident and set(ident) <= SAFE_VALUE and " " not in ident:
+            opening += f' id="{ident}"'
+        styles = [STYLES[s] for s in (attrs.get("styleCode") or "").split() if s in STYLES]
+        if styles:
+            opening += f' style="{"; ".join(styles)}"'
+        if name == "linkHtml":
+            href = attrs.get("href") or ""
+            if href.startswith("#") and set(href[1:]) <= SAFE_VALUE:
+                opening += f' href="{href}"'
+    out.parts.append(opening)
+    mark = len(out.parts)
     if name == "footnoteRef":
         out.text(attrs.get("IDREF") or "*")
     else:
-        _children(src, out, tag, dropped)
+        _children(src, out, tag)
     out.end(tag, mark)

@@ -59,7 +59,7 @@ def document_kind(root: Element) -> str:
 
 def read_document(source: Source, keep_source: bool = False) -> tuple[Fragment, DocumentInfo | None]:
     """Convert one CDA source; bad input gives a Fragment with issues (unusable when fatal)."""
-    with indexed():  # children looked up by name through a per-document index (nodes.py)
+    with indexed():  # look-ups on the tree made once per element (nodes.per_document)
         return _read_document(source, keep_source)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from functools import wraps
+from typing import Any, Callable, Iterator, TypeVar
 
 from lxml import etree
 
@@ -21,34 +22,51 @@ HOLDERS = (ENTRY_RELATIONSHIP, COMPONENT)
 Element = etree._Element
 
 
-# While a document is read (see `indexed`), each element's children are grouped by tag the first
-# time one of them is asked for: mappers ask a statement for a dozen of its children, and a dict
-# look-up is several times cheaper than an lxml search. The tree is never changed while read.
-_INDEX: ContextVar[dict[Element, dict[Any, list[Element]]] | None] = ContextVar(
-    "cda_children_by_tag", default=None)
+# While a document is read (see `indexed`), the look-ups below that only depend on an element's
+# subtree are made once per element: mappers ask a statement for a dozen of its children, its
+# templates and its entryRelationships over and over, and a dict look-up is several times
+# cheaper than the lxml search. The tree is never changed while it is read.
+_REMEMBERED: list[ContextVar[dict[Element, Any] | None]] = []  # one per @per_document look-up
+_MISSING = object()
+T = TypeVar("T")
 
 
 @contextmanager
 def indexed() -> Iterator[None]:
-    """Serve child(), children() and templates() from a per-document index within this block."""
-    token = _INDEX.set({})
+    """Within this block, the look-ups marked @per_document are made once per element."""
+    tokens = [known.set({}) for known in _REMEMBERED]
     try:
         yield
     finally:
-        _INDEX.reset(token)
+        for known, token in zip(_REMEMBERED, tokens):
+            known.reset(token)
 
 
-def _by_tag(el: Element) -> dict[Any, list[Element]] | None:
-    """`el`'s children grouped by tag (None outside `indexed`)."""
-    index = _INDEX.get()
-    if index is None:
-        return None
-    groups = index.get(el)  # lxml gives the same element object while one is referenced (here)
-    if groups is None:
-        groups = {}
-        for c in el:
-            groups.setdefault(c.tag, []).append(c)
-        index[el] = groups
+def per_document(look_up: Callable[[Element], T]) -> Callable[[Element], T]:
+    """Remember `look_up(el)` for each element while a document is read (computed every time
+    outside `indexed`). Results are shared: a look-up returns nothing its callers could change."""
+    results: ContextVar[dict[Element, Any] | None] = ContextVar(look_up.__name__, default=None)
+    _REMEMBERED.append(results)
+
+    @wraps(look_up)
+    def remembered(el: Element) -> T:
+        known = results.get()
+        if known is None:
+            return look_up(el)
+        # lxml gives the same element object for as long as one is referenced, as it is here
+        found = known.get(el, _MISSING)
+        if found is _MISSING:
+            found = known[el] = look_up(el)
+        return found
+    return remembered
+
+
+@per_document
+def _by_tag(el: Element) -> dict[Any, list[Element]]:
+    """`el`'s children grouped by tag, tags in the order they first occur."""
+    groups: dict[Any, list[Element]] = {}
+    for c in el:
+        groups.setdefault(c.tag, []).append(c)
     return groups
 
 
@@ -56,23 +74,13 @@ def child(el: Element | None, name: str) -> Element | None:
     """The first CDA child named `name` (None when `el` is None or has none)."""
     if el is None:
         return None
-    groups = _by_tag(el)
-    if groups is not None:
-        found = groups.get(V3 + name)
-        return found[0] if found else None
-    for c in el.iterchildren(V3 + name):  # about twice as fast as find() for one child
-        return c
-    return None
+    found = _by_tag(el).get(V3 + name)
+    return found[0] if found else None
 
 
 def children(el: Element | None, name: str) -> list[Element]:
     """All CDA children named `name`."""
-    if el is None:
-        return []
-    groups = _by_tag(el)
-    if groups is not None:
-        return list(groups.get(V3 + name, ()))
-    return list(el.iterchildren(V3 + name))
+    return [] if el is None else list(_by_tag(el).get(V3 + name, ()))
 
 
 def path(el: Element | None, *names: str) -> Element | None:
@@ -84,9 +92,10 @@ def path(el: Element | None, *names: str) -> Element | None:
     return el
 
 
-def templates(el: Element) -> list[str]:
+@per_document
+def templates(el: Element) -> tuple[str, ...]:
     """The templateId roots of an element, in document order (match on @root only)."""
-    return [t.get("root", "") for t in children(el, "templateId")]
+    return tuple(t.get("root", "") for t in children(el, "templateId"))
 
 
 def local(el: Element) -> str:
@@ -119,36 +128,35 @@ def text(el: Element | None) -> str | None:
 
 def statement(holder: Element) -> Element | None:
     """The clinical statement inside an entry, entryRelationship or component."""
-    groups = _by_tag(holder)
-    if groups is not None:
-        # tags in the order they first occur: the first statement tag is the first statement's
-        for tag, found in groups.items():
-            if tag in CLINICAL_STATEMENTS:
-                return found[0]
-        return None
-    for c in holder:
-        if c.tag in CLINICAL_STATEMENTS:
-            return c
+    # tags in the order they first occur: the first statement tag is the first statement's
+    for tag, found in _by_tag(holder).items():
+        if tag in CLINICAL_STATEMENTS:
+            return found[0]
     return None
 
 
-def _holders(el: Element) -> list[Element]:
-    """The entryRelationship and component children of `el`, in document order."""
+@per_document
+def _related(el: Element) -> tuple[tuple[Element, Element, str], ...]:
+    """(holder, statement, typeCode) for each entryRelationship/component of `el` that holds a
+    statement, in document order."""
     groups = _by_tag(el)
-    if groups is not None:
-        relationships, components = groups.get(ENTRY_RELATIONSHIP), groups.get(COMPONENT)
-        if not (relationships and components):  # one kind (as always but for odd documents)
-            return relationships or components or []
-    return [c for c in el if c.tag in HOLDERS]
+    relationships, components = groups.get(ENTRY_RELATIONSHIP), groups.get(COMPONENT)
+    if relationships and components:  # both (odd): in document order
+        holders = [c for c in el if c.tag in HOLDERS]
+    else:
+        holders = relationships or components or []
+    out = []
+    for holder in holders:
+        st = statement(holder)
+        if st is not None:  # an organizer's component defaults to COMP
+            out.append((holder, st, holder.get("typeCode", "COMP")))
+    return tuple(out)
 
 
 def related(el: Element, *type_codes: str) -> Iterator[tuple[Element, Element]]:
     """(holder, statement) for each entryRelationship/component of `el`, filtered by typeCode."""
-    for holder in _holders(el):
-        if type_codes and holder.get("typeCode", "COMP") not in type_codes:
-            continue  # an organizer's component defaults to COMP
-        st = statement(holder)
-        if st is not None:
+    for holder, st, type_code in _related(el):
+        if not type_codes or type_code in type_codes:
             yield holder, st
 
 

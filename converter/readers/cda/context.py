@@ -52,7 +52,8 @@ class Context:
         self.fragment.issues.append(Issue(severity, code, message, loc))
 
     def xpath(self, el: Element) -> str:
-        """nodes.xpath(el), each ancestor's path computed once per document."""
+        """A readable absolute XPath of `el` (local names, 1-based positions among same-named
+        siblings); each ancestor's is computed once per document."""
         known = self._xpaths.get(el)
         if known is None:
             parent = el.getparent()

@@ -161,7 +161,8 @@ def related(el: Element, *type_codes: str) -> Iterator[tuple[Element, Element]]:
 
 
 def step(el: Element) -> str:
-    """One step of `xpath`: the local name, with its position when it has same-named siblings."""
+    """One step of an element's readable XPath (Context.xpath): its local name, with its 1-based
+    position when it has same-named siblings."""
     name = local(el)
     if el.getparent() is None:
         return name
@@ -169,13 +170,3 @@ def step(el: Element) -> str:
     if before or next(el.itersiblings(el.tag), None) is not None:
         name += f"[{before + 1}]"
     return name
-
-
-def xpath(el: Element) -> str:
-    """A readable absolute XPath (local names, 1-based positions among same-named siblings)."""
-    parts = []
-    node: Element | None = el
-    while node is not None:
-        parts.append(step(node))
-        node = node.getparent()
-    return "/" + "/".join(reversed(parts))

@@ -164,9 +164,8 @@ def step(el: Element) -> str:
     """One step of an element's readable XPath (Context.xpath): its local name, with its 1-based
     position when it has same-named siblings."""
     name = local(el)
-    if el.getparent() is None:
+    parent = el.getparent()
+    if parent is None:
         return name
-    before = sum(1 for _ in el.itersiblings(el.tag, preceding=True))
-    if before or next(el.itersiblings(el.tag), None) is not None:
-        name += f"[{before + 1}]"
-    return name
+    same = _by_tag(parent)[el.tag]  # el and its same-named siblings, in document order
+    return f"{name}[{same.index(el) + 1}]" if len(same) > 1 else name

@@ -83,16 +83,17 @@ def _read_document(source: Source, keep_source: bool) -> tuple[Fragment, Documen
                    if doc_id is not None and doc_id.get("root") else
                    "sha256:" + hashlib.sha256(data).hexdigest())
     frag.kind = document_kind(root)
-    patient = header.patient(root, ctx)
-    if patient is None:
-        ctx.issue("fatal", "missing-field",
-                  "the document has no recordTarget/patientRole: there is no patient to attach "
-                  "its content to, so nothing is converted", root)
-        frag.unusable = True
-        return frag, None
-    ctx.patient = ctx.add(patient)
-    roles = header.participants(root, ctx)
-    enc = header.encounter(root, ctx)
+    with indexed():  # the header's look-ups, dropped once it is read (as each entry's are)
+        patient = header.patient(root, ctx)
+        if patient is None:
+            ctx.issue("fatal", "missing-field",
+                      "the document has no recordTarget/patientRole: there is no patient to "
+                      "attach its content to, so nothing is converted", root)
+            frag.unusable = True
+            return frag, None
+        ctx.patient = ctx.add(patient)
+        roles = header.participants(root, ctx)
+        enc = header.encounter(root, ctx)
     sections: list[SectionInfo] = []
     if path(root, "component", "structuredBody") is not None:
         sections = read_body(root, ctx)

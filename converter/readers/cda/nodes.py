@@ -25,7 +25,9 @@ Element = etree._Element
 # While a document is read (see `indexed`), the look-ups below that only depend on an element's
 # subtree are made once per element: mappers ask a statement for a dozen of its children, its
 # templates and its entryRelationships over and over, and a dict look-up is several times
-# cheaper than the lxml search. The tree is never changed while it is read.
+# cheaper than the lxml search. The tree is never changed while it is read. The header and each
+# entry have a block of their own, so that what was remembered for them is dropped with them (the
+# garbage collector then has fewer live objects to walk).
 _REMEMBERED: list[ContextVar[dict[Element, Any] | None]] = []  # one per @per_document look-up
 _MISSING = object()
 T = TypeVar("T")
@@ -33,7 +35,8 @@ T = TypeVar("T")
 
 @contextmanager
 def indexed() -> Iterator[None]:
-    """Within this block, the look-ups marked @per_document are made once per element."""
+    """Within this block, the look-ups marked @per_document are made once per element (a block
+    inside another starts afresh, and the outer one's are back after it)."""
     tokens = [known.set({}) for known in _REMEMBERED]
     try:
         yield

@@ -11,7 +11,7 @@ from ...vocabulary import rows, table
 from .datatypes import concept
 from .entries import Scope, dispatch
 from .narrative import xhtml
-from .nodes import Element, child, children, path, statement, templates, text
+from .nodes import Element, child, children, indexed, path, statement, templates, text
 from .notes import section_reference
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ def read_section(sec: Element, ctx: Context, out: list[SectionInfo]) -> None:
         if st is None:
             ctx.issue("warning", "unmapped-entry", "entry without a clinical statement", entry)
             continue
-        dispatch(st, ctx, scope)
+        with indexed():  # the entry's look-ups, dropped with it: fewer objects live on
+            dispatch(st, ctx, scope)
     info.resources = [r["id"] for r in ctx.fragment.resources[before:]
                       if r["resourceType"] not in PARTICIPANTS]
     info.kept_as_reference = bool(div and (kind in ("", "narrative") or not info.resources))

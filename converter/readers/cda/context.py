@@ -40,7 +40,7 @@ class Context:
         # element -> its XPath: issues and sections share ancestors (an lxml element is the same
         # Python object for as long as it is referenced, as it is here)
         self._xpaths: dict[Element, str] = {}
-        # participants read once per document: resource by what it was read from (see there)
+        # participants.actor() results by the XML they were read from (see there)
         self.actors: dict[tuple, dict | None] = {}
 
     # -- issues ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 -> Practitioner, PractitionerRole, Organization, Device (one resource per business id)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -26,11 +26,6 @@ def organization(el: Element | None, ctx: Context) -> dict | None:
     """An organisation element (representedOrganization, custodian's...) -> Organization."""
     if el is None or el.get("nullFlavor"):
         return None
-    return _read_once(("organization", etree.tostring(el, with_tail=False)), ctx,
-                      lambda: _organization(el, ctx))
-
-
-def _organization(el: Element, ctx: Context) -> dict | None:
     ids = identifiers(el)
     label = text(child(el, "name"))
     if not ids and not label:
@@ -44,22 +39,6 @@ def _organization(el: Element, ctx: Context) -> dict | None:
         "telecom": [_no_home(t) for t in telecoms(el)],
         "address": [_no_home(a) for a in addresses(el, ctx)],
     })
-
-
-def _read_once(key: tuple, ctx: Context, read: Callable[[], dict | None]) -> dict | None:
-    """`read()`, or what it gave for the same key before in this document.
-
-    The same author or organisation block is repeated in entry after entry. Once one has been read
-    without an issue, its resources are in the document and reading it again would only merge
-    them into themselves: an identical block (same XML, part of the key) is looked up instead.
-    """
-    if key in ctx.actors:
-        return ctx.actors[key]
-    issues, untimed = len(ctx.fragment.issues), len(ctx.untimed)
-    res = read()
-    if len(ctx.fragment.issues) == issues and len(ctx.untimed) == untimed:
-        ctx.actors[key] = res
-    return res
 
 
 def _no_home(point: dict) -> dict:
@@ -131,18 +110,24 @@ def actor(assigned: Element | None, ctx: Context, with_role: bool = False) -> di
     """The resource acting for an assignedAuthor/assignedEntity: person, else device, else org."""
     if assigned is None:
         return None
-    return _read_once(("actor", with_role, etree.tostring(assigned, with_tail=False)), ctx,
-                      lambda: _actor(assigned, ctx, with_role))
-
-
-def _actor(assigned: Element, ctx: Context, with_role: bool) -> dict | None:
+    # The same author block is repeated in entry after entry. Once one has been read without an
+    # issue, its resources are in the document and reading it again would only merge them into
+    # themselves: an identical block (same XML) is looked up instead.
+    key = (with_role, etree.tostring(assigned, with_tail=False))
+    if key in ctx.actors:
+        return ctx.actors[key]
+    issues, untimed = len(ctx.fragment.issues), len(ctx.untimed)
     org = organization(child(assigned, "representedOrganization"), ctx)
     who = practitioner(assigned, ctx)
     if who is not None:
         if with_role:
             role(assigned, who, org, ctx)
-        return who
-    return device(assigned, ctx) or org
+        res = who
+    else:
+        res = device(assigned, ctx) or org
+    if len(ctx.fragment.issues) == issues and len(ctx.untimed) == untimed:
+        ctx.actors[key] = res
+    return res
 
 
 def actor_ref(assigned: Element | None, ctx: Context) -> dict | None:

@@ -64,18 +64,22 @@ class Invariant:
     human: str
     expression: str
     best_practice: bool
-    closure: Callable | None = None
+    closure: Callable | None = None  # fn(focus, env) -> list (fhirpath.Compiler)
+    test: Callable | None = None  # fn(item, env) -> holds, from the closure (fhirpath.compile_test)
     heads: frozenset[str] | None = None
+    # the JSON properties that hold one of `heads` (code, _code; valueQuantity... for value)
+    head_keys: frozenset[str] | None = None
     absent: bool = True  # result when none of `heads` is present
     _fallback: Any = None
 
     def holds(self, item: Any, env: fhirpath.Env, type_path: str) -> bool:
         """False only when the invariant evaluates to false on `item` (empty passes)."""
-        if self.heads is not None and isinstance(item, dict) and not _any_present(item, self.heads):
+        if self.head_keys is not None and isinstance(item, dict) \
+                and self.head_keys.isdisjoint(item):
             return self.absent
-        if self.closure is not None:
+        if self.test is not None:
             try:
-                return self.closure([item], env) != [False]
+                return self.test(item, env)
             except (fhirpath.EvalError, TypeError, ValueError, ArithmeticError, RecursionError):
                 pass  # a case the closures do not model: ask the reference engine
         return self.evaluate_fallback(item, env, type_path) != [False]
@@ -98,15 +102,14 @@ class Invariant:
         return [v for v in out if isinstance(v, bool)][:1] if len(out) == 1 else []
 
 
-def _any_present(item: dict, heads: frozenset[str]) -> bool:
+def _head_keys(heads: frozenset[str]) -> frozenset[str]:
+    """The JSON properties in which an element named in `heads` can appear: itself, `_name`
+    (extensions of a primitive) and, for a choice element, every `name` + type suffix."""
+    keys = set(heads) | {"_" + h for h in heads}
     for h in heads:
-        if h in item or "_" + h in item:
-            return True
         if h in fhirpath.CHOICE_NAMES:
-            for k in item:
-                if k.startswith(h) and k[len(h):] in fhirpath.TYPE_SUFFIXES:
-                    return True
-    return False
+            keys.update(h + suffix for suffix in fhirpath.TYPE_SUFFIXES)
+    return frozenset(keys)
 
 
 # Syntax of the codes of the code systems value sets include whole (not enumerable here).
@@ -228,10 +231,12 @@ class Definitions:
             tree = fhirpath.expand(compact) if compact else fhirpath.parse_tree(expression)
             try:
                 inv.closure = fhirpath.compile_closure(expression, tree, self.resource_types)
+                inv.test = fhirpath.compile_test(expression, tree, self.resource_types)
             except fhirpath.Unsupported:
-                inv.closure = None
+                inv.closure = inv.test = None
             inv.heads = fhirpath.context_heads(tree)
             if inv.heads is not None:
+                inv.head_keys = _head_keys(inv.heads)
                 empty = fhirpath.Env({}, {}, {})
                 inv.absent = (inv.closure([{}], empty) if inv.closure else
                               inv.evaluate_fallback({}, empty, "Element")) != [False]

@@ -38,14 +38,16 @@ class EvalError(Exception):
 
 
 class Env:
-    """The environment variables of one evaluation."""
+    """The environment variables of one evaluation, and the values of the subexpressions that
+    read nothing else (see Compiler.expr), computed once per Env."""
 
-    __slots__ = ("resource", "root", "context")
+    __slots__ = ("resource", "root", "context", "memo")
 
     def __init__(self, resource: Any, root: Any, context: Any) -> None:
         self.resource = resource
         self.root = root
         self.context = context
+        self.memo: dict[object, Any] | None = None  # created on first use
 
 
 class MissingValue:
@@ -91,12 +93,33 @@ def _child(item: Any, name: str, out: list) -> None:
         out.append(v)
 
 
+def _has_child(item: Any, name: str) -> bool:
+    """Whether `_child(item, name, out)` would append anything: `name.exists()` without the list."""
+    if not isinstance(item, dict):
+        return False
+    v = item.get(name)
+    if v is None and name in CHOICE_NAMES:
+        for k, cv in item.items():
+            if k.startswith(name) and k[len(name):] in TYPE_SUFFIXES:
+                name, v = k, cv
+                break
+    if v is None:
+        ext = item.get("_" + name)
+        if isinstance(ext, list):
+            return any(e is not None for e in ext)
+        return ext is not None
+    if isinstance(v, list):
+        return len(v) > v.count(None)  # some item is not null
+    return True
+
+
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
                      r"(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 
 
-def _datetime_parts(s: str) -> tuple[list, int] | None:
-    """[year, month, day, hour, minute, second] (UTC when a zone is given) and its precision."""
+@lru_cache(maxsize=4096)  # the same dates are compared again and again (per-1 on every Period)
+def _datetime_parts(s: str) -> tuple[tuple, int] | None:
+    """(year, month, day, hour, minute, second) (UTC when a zone is given) and its precision."""
     m = DATE_RE.match(s)
     if not m:
         return None
@@ -114,7 +137,7 @@ def _datetime_parts(s: str) -> tuple[list, int] | None:
         base = dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4]) \
             - dt.timedelta(minutes=offset)
         parts[:5] = [base.year, base.month, base.day, base.hour, base.minute]
-    return parts, len(parts)
+    return tuple(parts), len(parts)
 
 
 def _compare(a: Any, b: Any) -> int | None:
@@ -151,6 +174,8 @@ def _equal(a: Any, b: Any) -> bool | None:
     if isinstance(a, str) and isinstance(b, str):
         if a == b:
             return True
+        if not (a[:1].isdigit() and b[:1].isdigit()):
+            return False  # different texts are equal only as dates or times, which start with a digit
         da, db = _datetime_parts(a), _datetime_parts(b)
         if da and db and da[1] != db[1]:
             c = _compare(a, b)
@@ -194,6 +219,48 @@ def _is_resource_type(v: Any, name: str) -> bool:
 
 # --- compiler ----------------------------------------------------------------------------------
 
+def _reads_only_env(node: dict) -> bool:
+    """The expression's value depends on the environment (%resource...) and literals only, not on
+    the focus. Conservative: False for anything not known to be so."""
+    kind = node["type"]
+    children = node.get("children", [])
+    if kind == "TermExpression":
+        term = children[0]
+        if term["type"] in ("LiteralTerm", "ExternalConstantTerm"):
+            return True
+        return term["type"] == "ParenthesizedTerm" and _reads_only_env(term["children"][0])
+    if kind == "InvocationExpression":
+        # what follows the dot, parameters included, works on the left side's value
+        return _reads_only_env(children[0])
+    if kind in _OPERATORS:
+        return all(c["type"] == "TypeSpecifier" or _reads_only_env(c) for c in children)
+    return False
+
+
+# Expressions whose operands are all evaluated on the focus of the expression itself.
+_OPERATORS = frozenset("""IndexerExpression PolarityExpression MultiplicativeExpression
+AdditiveExpression TypeExpression UnionExpression InequalityExpression EqualityExpression
+MembershipExpression AndExpression OrExpression XorExpression ImpliesExpression""".split())
+
+_UNSET = object()
+
+
+def _memoized(fn: Callable[[Any, Env], Any]) -> Callable[[Any, Env], Any]:
+    """`fn` (a closure or a predicate), evaluated once per Env: for a subexpression that reads
+    only the environment, whatever the focus."""
+    key = object()
+
+    def memo(focus, env):
+        memo = env.memo
+        if memo is None:
+            memo = env.memo = {}
+        value = memo.get(key, _UNSET)
+        if value is _UNSET:
+            value = memo[key] = fn(focus, env)
+        return value
+    return memo
+
+
 def _identifiers(node: dict) -> list[str]:
     if node["type"] == "Identifier":
         return [node["text"].strip("`")]
@@ -213,11 +280,21 @@ class Compiler:
 
     def __init__(self, resource_types: frozenset[str]) -> None:
         self.resource_types = resource_types
+        self.memoize = True
 
     def expr(self, node: dict) -> Fn:
         method = getattr(self, "_" + node["type"], None)
         if method is None:
             raise Unsupported(node["type"])
+        if self.memoize and _reads_only_env(node) and node["type"] != "TermExpression":
+            # `%resource.type = 'batch' or ...` inside `entry.all(...)` (bdl-3): the same value
+            # for every entry, so computed once per Env (per resource walked). Only the largest
+            # such subexpressions are wrapped, hence memoize is off while compiling inside one.
+            self.memoize = False
+            try:
+                return _memoized(method(node))
+            finally:
+                self.memoize = True
         return method(node)
 
     # terms
@@ -490,6 +567,267 @@ class Compiler:
         raise Unsupported("multiplicative")
 
 
+    # predicates: the common shapes of invariants, evaluated on one item without collections
+    #
+    # An invariant is always evaluated on a single item, and most are boolean combinations of
+    # `name.exists()`, `name.empty()`, `name.hasValue()`, `name.startsWith('x')`... on it. The
+    # closures above build a list at every step; a predicate returns the truth value directly,
+    # and the usual leaves (`reference.startsWith('#').not()`) are one function. `pred(item, env)`
+    # is exactly `truth(self.expr(node)([item], env))`, raising alike (the same checks run in the
+    # same order), so the fallback to fhirpathpy happens in the same cases.
+
+    def test(self, node: dict) -> Callable[[Any, "Env"], bool]:
+        """`test(item, env)`: the expression does not evaluate to false on `item` (empty passes)."""
+        node = _unparenthesized(node)
+        if node["type"] in _JUNCTIONS and _operator(node) in ("or", "and") \
+                and not _reads_only_env(node):
+            return self._junction_predicate(node, holds=True)
+        pred, boolean = self.predicate(node)
+        if boolean:  # the value is [] or [a boolean]: "not [False]" is "truth is not False"
+            return lambda item, env: pred(item, env) is not False
+        closure = self.expr(node)
+        return lambda item, env: closure([item], env) != [False]
+
+    def predicate(self, node: dict) -> tuple[Callable[[Any, "Env"], bool | None], bool]:
+        """(pred, boolean): pred(item, env) is the truth of the expression on [item]; `boolean`
+        when its value is always empty or one boolean (what not() and `=` of booleans need)."""
+        node = _unparenthesized(node)
+        kind = node["type"]
+        children = node.get("children", [])
+        op = _operator(node)
+        if self.memoize and kind != "TermExpression" and _reads_only_env(node):
+            self.memoize = False  # as in expr(): once per Env, for the largest such expression
+            try:
+                pred, boolean = self.predicate(node)
+            finally:
+                self.memoize = True
+            return _memoized(pred), boolean
+        if kind in _JUNCTIONS and op in ("or", "and"):
+            return self._junction_predicate(node, holds=False), True
+        if kind == "ImpliesExpression":
+            return _implies(*(self.predicate(c)[0] for c in children)), True
+        if kind == "EqualityExpression" and op in ("=", "!="):
+            (a, a_bool), (b, b_bool) = (self.predicate(c) for c in children)
+            if a_bool and b_bool:
+                return _boolean_equality(a, b, op == "!="), True
+        if kind == "InequalityExpression":
+            return self._inequality_predicate(node), True
+        if kind == "InvocationExpression" and children[1]["type"] == "FunctionInvocation":
+            made = self._function_predicate(children[0], children[1]["children"][0])
+            if made is not None:
+                return made, True
+        closure = self.expr(node)
+        return (lambda item, env: truth(closure([item], env))), False
+
+    def _junction_predicate(self, node: dict, holds: bool) -> Callable:
+        """`a or b or c` (`and`): one function over the operands. With `holds`, the result is
+        whether the value is not false (empty counts as holding), as Invariant.holds wants."""
+        op = _operator(node)
+        operands = tuple(self.predicate(c)[0] for c in _operands(node, op))
+        unknown = True if holds else None
+        return _any_of(operands, unknown) if op == "or" else _all_of(operands, unknown)
+
+    def _inequality_predicate(self, node: dict) -> Callable:
+        a, b = (self.expr(c) for c in node["children"])
+        test = _ORDER[_operator(node)]
+
+        def compare(item, env):
+            x, y = a([item], env), b([item], env)
+            if not x or not y:
+                return None
+            if len(x) > 1 or len(y) > 1:
+                raise EvalError("comparison of several items")
+            c = _compare(x[0], y[0])
+            return None if c is None else test(c)
+        return compare
+
+    def _function_predicate(self, left: dict, functn: dict) -> Callable | None:
+        """`<boolean>.not()`, or one of the leaves of `_leaf`; None for the rest."""
+        fname = functn["children"][0]["text"]
+        params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+        if fname != "not" or params:
+            return self._leaf(left, fname, params, negate=False)
+        if left["type"] == "InvocationExpression" \
+                and left["children"][1]["type"] == "FunctionInvocation":
+            inner = left["children"][1]["children"][0]
+            inner_params = inner["children"][1]["children"] if len(inner["children"]) > 1 else []
+            leaf = self._leaf(left["children"][0], inner["children"][0]["text"], inner_params,
+                              negate=True)
+            if leaf is not None:
+                return leaf
+        inner_pred, boolean = self.predicate(left)
+        if not boolean:
+            return None  # not() of a non-boolean is an error the closure raises
+
+        def not_(item, env):
+            x = inner_pred(item, env)
+            return None if x is None else not x
+        return not_
+
+    def _leaf(self, left: dict, fname: str, params: list, negate: bool) -> Callable | None:
+        """`name.exists()`, `name.empty()`, `name.hasValue()`, `name.startsWith('x')` (endsWith,
+        contains) and `name.all(criterion)` on a member `name` of the item, negated when asked
+        (`.not()` after it); None for anything else."""
+        name = self._member_name(left)
+        if name is None:
+            return None
+        if fname in ("exists", "empty") and not params:
+            return _exists_leaf(name, negate if fname == "exists" else not negate)
+        if fname == "hasValue" and not params:
+            return _has_value_leaf(name, negate)
+        if fname in _STRING_TESTS and len(params) == 1 and _string_literal(params[0]) is not None:
+            return _string_leaf(name, _STRING_TESTS[fname], _string_literal(params[0]), negate)
+        if fname == "all" and len(params) == 1:
+            criterion = self.predicate(params[0])[0]
+
+            def all_(item, env):
+                out: list = []
+                _child(item, name, out)
+                for v in out:
+                    if not criterion(v, env):
+                        return negate
+                return not negate
+            return all_
+        return None
+
+    def _member_name(self, node: dict) -> str | None:
+        """The name when `node` is a bare member of the focus (`code`, not `Patient` or `$this`)."""
+        if node["type"] != "TermExpression" or node["children"][0]["type"] != "InvocationTerm":
+            return None
+        inv = node["children"][0]["children"][0]
+        if inv["type"] != "MemberInvocation":
+            return None
+        name = inv["children"][0]["text"].strip("`")
+        return None if name in self.resource_types else name
+
+
+# --- predicates (see Compiler.predicate) --------------------------------------------------------
+
+_JUNCTIONS = frozenset({"OrExpression", "AndExpression"})
+_ORDER = {"<": lambda c: c < 0, ">": lambda c: c > 0, "<=": lambda c: c <= 0,
+          ">=": lambda c: c >= 0}
+_STRING_TESTS = {"startsWith": str.startswith, "endsWith": str.endswith,
+                 "contains": lambda s, a: a in s}
+
+
+def _operator(node: dict) -> str:
+    return node["terminalNodeText"][0] if node.get("terminalNodeText") else ""
+
+
+def _unparenthesized(node: dict) -> dict:
+    while node["type"] == "TermExpression" and node["children"][0]["type"] == "ParenthesizedTerm":
+        node = node["children"][0]["children"][0]
+    return node
+
+
+def _operands(node: dict, op: str) -> list[dict]:
+    """The operands of a chain of one junction, in order: `a or b or c` -> a, b, c."""
+    out = []
+    for c in node["children"]:
+        if c["type"] == node["type"] and _operator(c) == op:
+            out.extend(_operands(c, op))
+        else:
+            out.append(c)
+    return out
+
+
+def _any_of(preds: tuple, unknown: bool | None) -> Callable:
+    """`a or b or ...` in three-valued logic: true at the first true operand (the others are not
+    evaluated), false when all are false, else `unknown`."""
+    def any_of(item, env):
+        result = False
+        for pred in preds:
+            x = pred(item, env)
+            if x is True:
+                return True
+            if x is None:
+                result = unknown
+        return result
+    return any_of
+
+
+def _all_of(preds: tuple, unknown: bool | None) -> Callable:
+    """`a and b and ...`: false at the first false operand, true when all are true, else
+    `unknown`."""
+    def all_of(item, env):
+        result = True
+        for pred in preds:
+            x = pred(item, env)
+            if x is False:
+                return False
+            if x is None:
+                result = unknown
+        return result
+    return all_of
+
+
+def _implies(a: Callable, b: Callable) -> Callable:
+    def implies(item, env):
+        x = a(item, env)
+        if x is False:
+            return True
+        y = b(item, env)
+        if x is True:
+            return y
+        return True if y is True else None
+    return implies
+
+
+def _boolean_equality(a: Callable, b: Callable, negate: bool) -> Callable:
+    """`a = b` (or `!=`) of two boolean predicates: both evaluated, empty when either is."""
+    def equal(item, env):
+        x = a(item, env)
+        y = b(item, env)
+        if x is None or y is None:
+            return None
+        return (x is y) != negate
+    return equal
+
+
+def _exists_leaf(name: str, negate: bool) -> Callable:
+    """`name.exists()` (`name.empty()` negated): _has_child with its usual case inlined."""
+    def exists(item, env):
+        value = item.get(name) if isinstance(item, dict) else None
+        if value is None:
+            return _has_child(item, name) != negate  # a choice, `_name` extensions, or nothing
+        if isinstance(value, list):
+            return (len(value) > value.count(None)) != negate  # some item is not null
+        return not negate
+    return exists
+
+
+def _has_value_leaf(name: str, negate: bool) -> Callable:
+    def has_value(item, env):
+        value = item.get(name) if isinstance(item, dict) else None
+        if isinstance(value, (str, bool, int, float, Decimal)):
+            return not negate  # the usual case, without the collection
+        out: list = []
+        _child(item, name, out)
+        return (len(out) == 1 and isinstance(out[0], (str, bool, int, float, Decimal))) != negate
+    return has_value
+
+
+def _string_leaf(name: str, test: Callable[[str, str], bool], arg: str, negate: bool) -> Callable:
+    """`name.startsWith(arg)` and the like: empty without a value, an error on several items."""
+    def string_test(item, env):
+        value = item.get(name) if isinstance(item, dict) else None
+        if isinstance(value, str):
+            return test(value, arg) != negate  # the usual case, without the collection
+        out: list = []
+        _child(item, name, out)
+        s = _single_string(out)
+        return None if s is None else test(s, arg) != negate
+    return string_test
+
+
+def _string_literal(node: dict) -> str | None:
+    if node["type"] == "TermExpression" and node["children"][0]["type"] == "LiteralTerm":
+        lit = node["children"][0]["children"][0]
+        if lit["type"] == "StringLiteral":
+            return _literal_string(lit["text"])
+    return None
+
+
 # --- functions (each builder gets the compiler and the compiled parameters) ---------------------
 
 def _fn_exists(c, params):
@@ -751,6 +1089,15 @@ def compile_closure(expression: str, tree: dict, resource_types: frozenset[str])
     if expression in HAND_WRITTEN:
         return HAND_WRITTEN[expression]
     return Compiler(resource_types).expr(tree)
+
+
+def compile_test(expression: str, tree: dict, resource_types: frozenset[str]) -> Callable[[Any, Env], bool]:
+    """`test(item, env)`: the invariant holds on `item` (does not evaluate to false); raises
+    Unsupported when fhirpathpy must evaluate it, EvalError (and the like) where the closure would."""
+    if expression in HAND_WRITTEN:
+        closure = HAND_WRITTEN[expression]
+        return lambda item, env: closure([item], env) != [False]
+    return Compiler(resource_types).test(tree)
 
 
 def context_heads(tree: dict) -> frozenset[str] | None:

@@ -7,8 +7,6 @@ and an OID must not stand for a code system that has a canonical URI.
 from __future__ import annotations
 
 import re
-from typing import Iterator
-
 from . import ucum
 from .definitions import definitions
 
@@ -21,7 +19,8 @@ Problem = tuple[str, str, str, str]  # severity, code, message, relative path
 
 
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# matched from position 9, after urn:uuid: (without copying the rest of the string)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def uri_problem(uri: str) -> str | None:
@@ -30,7 +29,7 @@ def uri_problem(uri: str) -> str | None:
         oid = uri[8:]
         if not _OID.match(oid) or (oid.rfind(".") < 4 and not oid.startswith("1.3")):
             return f"{uri!r} is not a valid OID URI (urn:oid: and an OID of several arcs)"
-    elif uri.startswith("urn:uuid:") and not _UUID.match(uri[9:]):
+    elif uri.startswith("urn:uuid:") and not _UUID.match(uri, 9):
         return f"{uri!r} is not a valid UUID URI (urn:uuid: and a lowercase UUID)"
     return None
 
@@ -65,26 +64,42 @@ def system_problem(system: str) -> str | None:
     return None
 
 
-def coding_problems(coding: dict, path: str) -> Iterator[Problem]:
-    """Terminology problems of one Coding."""
-    system, code = coding.get("system"), coding.get("code")
-    if isinstance(system, str):
-        why = system_problem(system)
+def coding_problems(coding: dict, path: str, out: list[Problem]) -> None:
+    """Append to `out` the terminology problems of one Coding, or of a Quantity's unit (whose
+    system and code are a coding too)."""
+    system = coding.get("system")
+    if not isinstance(system, str):
+        return
+    code = coding.get("code")
+    key = (system, code if isinstance(code, str) else None)
+    found = _by_coding.get(key)
+    if found is None:
+        if len(_by_coding) >= _CACHE_SIZE:
+            _by_coding.clear()
+        found = _by_coding[key] = _coding_findings(*key)
+    for severity, kind, message, where in found:
+        out.append((severity, kind, message, path + where))
+
+
+# The findings depend on the system and code only, and a feed repeats the same few codings:
+# cached (called for every Coding and Quantity).
+_CACHE_SIZE = 8192
+_by_coding: dict[tuple[str, str | None], tuple[tuple[str, str, str, str], ...]] = {}
+
+
+def _coding_findings(system: str, code: str | None) -> tuple[tuple[str, str, str, str], ...]:
+    """(severity, code, message, ".system" or ".code") of a coding's system and code."""
+    out = []
+    why = system_problem(system)
+    if why:
+        out.append(("error", "oid-for-uri", why, ".system"))
+    known = definitions().code_system(system)
+    if known is not None and code is not None and not known(code):
+        out.append(("error", "code-not-in-system", f"{code!r} is not a code of {system}", ".code"))
+    elif system == LOINC and code is not None:
+        why = loinc_problem(code)
         if why:
-            yield "error", "oid-for-uri", why, path + ".system"
-        known = definitions().code_system(system)
-        if known is not None and isinstance(code, str) and not known(code):
-            yield "error", "code-not-in-system", f"{code!r} is not a code of {system}", \
-                path + ".code"
-        elif system == LOINC and isinstance(code, str):
-            why = loinc_problem(code)
-            if why:
-                yield "error", "loinc-check-digit", why, path + ".code"
-        elif system == UCUM and isinstance(code, str) and not ucum.is_valid(code):
-            yield "error", "ucum", f"{code!r} is not a valid UCUM unit", path + ".code"
-
-
-def quantity_problems(quantity: dict, path: str) -> Iterator[Problem]:
-    """Terminology problems of one Quantity (or Age, Duration...): its unit is a coding too."""
-    if isinstance(quantity.get("system"), str):
-        yield from coding_problems(quantity, path)
+            out.append(("error", "loinc-check-digit", why, ".code"))
+    elif system == UCUM and code is not None and not ucum.is_valid(code):
+        out.append(("error", "ucum", f"{code!r} is not a valid UCUM unit", ".code"))
+    return tuple(out)

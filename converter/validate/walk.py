@@ -14,6 +14,7 @@ from typing import Any
 from . import terminology
 from .definitions import QUANTITIES, Definitions, Element, Invariant, ValueSet, definitions
 from .fhirpath import Env
+from .terminology import coding_problems
 
 Problem = tuple[str, str, str, str]  # severity, code, message, relative FHIRPath
 
@@ -30,16 +31,37 @@ class Reference:
 
 @dataclass(slots=True)
 class Plan:
-    """What the walk does with a value of one element and type, decided once."""
+    """What the walk does with a value of one element and type, decided once.
+
+    The walk visits every value of every resource, so what it needs per value is here: no lookup
+    of definitions, no test that cannot apply to this element."""
 
     tcode: str
-    invariants: tuple[Invariant, ...]
-    bindings: tuple[tuple[str, ValueSet], ...]  # (severity, value set)
-    children: dict | None
+    targets: tuple[str, ...] | None  # of a Reference element
+    invariants: tuple[tuple[Invariant, str, str], ...]  # (invariant, severity, message)
+    # When an object holds none of `guard_keys`, the invariants that read only elements named
+    # there have a known result (Invariant.absent): `when_absent` holds the others, and None in
+    # place of the invariant for one known to fail (dom-2 to dom-5 read `contained`, dom-6 `text`,
+    # which most resources lack: dom-6 fails, the others hold).
+    guard_keys: frozenset[str] | None
+    when_absent: tuple[tuple[Invariant | None, str, str], ...]
+    bindings: tuple[tuple[str, ValueSet, str, str], ...]  # see _bindings
+    # (only on code, Coding and CodeableConcept: a binding on another type tests nothing)
+    children: dict | None  # the element tree below: definitions.Element.children
     is_resource: bool
+    entry_resource: bool  # Bundle.entry.resource: left to the caller when skip_entries
+    contained: bool  # a contained resource: its root resource is the container's
     type_path: str  # for the fallback FHIRPath engine: the backbone path or the datatype
     trivial: bool  # nothing to check: a primitive without binding or invariant
+    # something to check on a value that is not an object: a binding, an invariant, URI syntax (a
+    # primitive type has children in the definitions, id and extension, but only its `_x` object
+    # holds them)
+    scalar_checks: bool
     uri: bool  # a uri-like primitive: urn:oid: and urn:uuid: syntax
+    datatype: str | None  # "Coding", "Quantity" (any kind) or "Reference": their own checks
+    # JSON property -> (plan, path segment) of the children that are not trivial, built on first
+    # use (the definitions are recursive: Identifier.assigner is a Reference with an identifier)
+    kids: dict[str, tuple["Plan", str]] | None = None
 
 
 @dataclass(slots=True)
@@ -64,142 +86,207 @@ class Walker:
     def __init__(self, defs: Definitions, out: Findings, skip_entries: bool) -> None:
         self.defs = defs
         self.out = out
+        self.problems = out.problems
         self.skip_entries = skip_entries
 
     def resource(self, res: dict, path: str, resource: dict, root: dict) -> None:
         rtype = res.get("resourceType")
-        tdef = self.defs.type(rtype) if isinstance(rtype, str) else None
-        if tdef is None or tdef.kind != "resource":
+        plan = self.root_plan(rtype) if isinstance(rtype, str) else None
+        if plan is None:
             return  # the structural check reports unknown resource types
-        env = Env(resource, root, res)
-        self.invariants(tdef.root.invariants, res, path, env, rtype)
         if res is root:
             for c in res.get("contained") or []:
                 if isinstance(c, dict) and isinstance(c.get("id"), str):
                     self.out.contained_ids[c["id"]] = str(c.get("resourceType"))
-        self.children(res, tdef.root.children, path, env)
+        self.object(res, plan, path, Env(resource, root, res))
 
-    def children(self, obj: dict, kids: dict | None, path: str, env: Env) -> None:
+    def object(self, item: dict, plan: Plan, path: str, env: Env) -> None:
+        """Check an object value (a resource, a datatype, a backbone element), then its members."""
+        if len(item) == 1 and "id" in item:
+            self.problems.append(("error", "invariant", "ele-1: All FHIR elements must have a "
+                                  "@value or children", path))
+        if plan.is_resource:
+            if not (self.skip_entries and plan.entry_resource):
+                self.resource(item, path, item, env.root if plan.contained else item)
+            return
+        if plan.bindings:
+            for severity, vs, name, described in plan.bindings:
+                self.binding(item, severity, vs, name, described, plan.tcode, path)
+        invariants = plan.invariants
+        if invariants:
+            if plan.guard_keys is not None and plan.guard_keys.isdisjoint(item):
+                invariants = plan.when_absent
+            for inv, severity, message in invariants:
+                if inv is None or not inv.holds(item, env, plan.type_path):
+                    self.problems.append((severity, "invariant", message, path))
+        datatype = plan.datatype
+        if datatype is not None:
+            if datatype != "Reference":  # a Coding, or a Quantity whose unit is a coding
+                coding_problems(item, path, self.problems)
+            else:
+                ref = item.get("reference")
+                if isinstance(ref, str):
+                    rtype = item.get("type")
+                    self.out.references.append(Reference(
+                        path + ".reference", ref, plan.targets,
+                        rtype if isinstance(rtype, str) else None))
+        kids = plan.kids
+        if kids is None:
+            kids = self.kids(plan)
         if not kids:
             return
-        for key, value in obj.items():
-            entry = kids.get(key)
-            if entry is None:
-                continue
-            child, tcode = entry
-            plan = child.plans.get(tcode) or self.plan(child, tcode)
-            if plan.trivial:
-                continue
-            name = f"{child.name}.ofType({tcode})" if child.choice else key
-            if isinstance(value, list):
-                for i, item in enumerate(value):
-                    if item is not None:
-                        self.element(item, child, plan, f"{path}.{name}[{i}]", env)
-            elif value is not None:
-                self.element(value, child, plan, f"{path}.{name}", env)
+        # the members: most are primitives with nothing to check (scalar_checks false), so they
+        # are skipped here without a call; path strings are built only for what is visited
+        visit, scalar = self.object, self.scalar
+        for key, value in item.items():
+            kid = kids.get(key)
+            if kid is None:
+                continue  # unknown (left to the structural check) or nothing to check
+            child, segment = kid
+            if isinstance(value, dict):
+                visit(value, child, path + segment, env)
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    if isinstance(v, dict):
+                        visit(v, child, f"{path}{segment}[{i}]", env)
+                    elif v is not None and child.scalar_checks:
+                        scalar(v, child, f"{path}{segment}[{i}]", env)
+            elif value is not None and child.scalar_checks:
+                scalar(value, child, path + segment, env)
+
+    def scalar(self, item: Any, plan: Plan, path: str, env: Env) -> None:
+        """Check a primitive value (or a value of the wrong shape, left to the structural check)."""
+        for severity, vs, name, described in plan.bindings:
+            self.binding(item, severity, vs, name, described, plan.tcode, path)
+        if plan.uri and isinstance(item, str):
+            why = terminology.uri_problem(item)
+            if why:
+                self.problems.append(("error", "invalid-value", why, path))
+        for inv, severity, message in plan.invariants:
+            if not inv.holds(item, env, plan.type_path):
+                self.problems.append((severity, "invariant", message, path))
+
+    def kids(self, plan: Plan) -> dict[str, tuple[Plan, str]]:
+        """The children of `plan` worth visiting, with their plans and path segments."""
+        kids = {}
+        for key, (child, tcode) in (plan.children or {}).items():
+            child_plan = child.plans.get(tcode) or self.plan(child, tcode)
+            if not child_plan.trivial:
+                segment = f".{child.name}.ofType({tcode})" if child.choice else "." + key
+                kids[key] = (child_plan, segment)
+        plan.kids = kids
+        return kids
+
+    def root_plan(self, rtype: str) -> Plan | None:
+        """The plan of a resource of type `rtype` (None when it is not a resource type)."""
+        tdef = self.defs.type(rtype)
+        if tdef is None or tdef.kind != "resource":
+            return None
+        plan = tdef.root.plans.get(rtype)
+        if plan is None:
+            invariants = _messages(tdef.root.invariants)
+            plan = tdef.root.plans[rtype] = Plan(
+                rtype, None, invariants, *_guard(invariants), (), tdef.root.children,
+                False, False, False, rtype, False, False, False, None)
+        return plan
 
     def plan(self, el: Element, tcode: str) -> Plan:
         """What to do with the values of `el` of type `tcode` (built once per element and type)."""
         tdef = None if el.children else self.defs.type(tcode)
         merged: dict[str, Invariant] = {}
         for inv in el.invariants + (tdef.root.invariants if tdef else ()):
-            if inv.key not in merged and inv.key not in NATIVE:
+            if inv.key not in merged:
                 merged[inv.key] = inv
+        invariants = _messages(tuple(merged.values()))
         is_resource = tcode == "Resource" or tcode in self.defs.resource_types
         children = el.children or (tdef.root.children if tdef is not None else None)
         bindings = _bindings(self.defs, el.binding)
         uri = tcode in URI_TYPES
-        trivial = not (is_resource or merged or bindings or children or uri)
-        plan = Plan(tcode, tuple(merged.values()), bindings, children, is_resource,
-                    el.path if el.children else tcode, trivial, uri)
+        trivial = not (is_resource or invariants or bindings or children or uri)
+        if tcode not in ("code", "Coding", "CodeableConcept"):
+            bindings = ()  # nothing to test a value of another type against
+        datatype = "Quantity" if tcode in QUANTITIES else \
+            tcode if tcode in ("Coding", "Reference") else None
+        plan = Plan(tcode, el.targets, invariants, *_guard(invariants), bindings, children,
+                    is_resource, el.path == "Bundle.entry.resource", el.path.endswith(".contained"),
+                    el.path if el.children else tcode, trivial,
+                    bool(invariants or bindings or uri), uri, datatype)
         el.plans[tcode] = plan
         return plan
 
-    def element(self, item: Any, el: Element, plan: Plan, path: str, env: Env) -> None:
-        if isinstance(item, dict):
-            if item and len(item) == 1 and "id" in item:
-                self.out.problems.append(("error", "invariant", "ele-1: All FHIR elements must "
-                                          "have a @value or children", path))
-            if plan.is_resource:
-                if not (self.skip_entries and el.path == "Bundle.entry.resource"):
-                    root = env.root if el.path.endswith(".contained") else item
-                    self.resource(item, path, item, root)
-                return
-        tcode = plan.tcode
-        for severity, vs in plan.bindings:
-            self.binding(item, severity, vs, tcode, path)
-        if plan.uri and isinstance(item, str):
-            why = terminology.uri_problem(item)
-            if why:
-                self.out.problems.append(("error", "invalid-value", why, path))
-        if plan.invariants:
-            self.invariants(plan.invariants, item, path, env, plan.type_path)
-        if not isinstance(item, dict):
+    def binding(self, item: Any, severity: str, vs: ValueSet, name: str, described: str,
+                tcode: str, path: str) -> None:
+        if tcode == "code":
+            if isinstance(item, str) and not vs.has_code(item):
+                self.problems.append((severity, "binding", f"{item!r} is not in value set "
+                                      f"{name} ({described})", path))
+        elif not isinstance(item, dict):
             return
-        if tcode == "Coding":
-            self.out.problems.extend(terminology.coding_problems(item, path))
-        elif tcode in QUANTITIES:
-            self.out.problems.extend(terminology.quantity_problems(item, path))
-        elif tcode == "Reference":
-            ref = item.get("reference")
-            if isinstance(ref, str):
-                rtype = item.get("type")
-                self.out.references.append(Reference(path + ".reference", ref, el.targets,
-                                                     rtype if isinstance(rtype, str) else None))
-        if plan.children:
-            self.children(item, plan.children, path, env)
-
-    def invariants(self, invariants: tuple[Invariant, ...], item: Any, path: str, env: Env,
-                   type_path: str) -> None:
-        for inv in invariants:
-            if inv.key in NATIVE:
-                continue
-            if not inv.holds(item, env, type_path):
-                severity = "information" if inv.best_practice else \
-                    ("error" if inv.severity == "error" else "warning")
-                self.out.problems.append((severity, "invariant", f"{inv.key}: {inv.human}",
-                                          path or ""))
-
-    def binding(self, item: Any, severity: str, vs: ValueSet, tcode: str, path: str) -> None:
-        name = vs.url.rsplit("/", 1)[-1]
-        if tcode == "code" and isinstance(item, str):
-            if not vs.has_code(item):
-                self.out.problems.append((severity, "binding", f"{item!r} is not in value set "
-                                          f"{name} ({vs.describe()})", path))
-        elif tcode == "Coding" and isinstance(item, dict):
+        elif tcode == "Coding":
             if item.get("code") is not None and not vs.has_coding(item.get("system"),
                                                                   item.get("code")):
-                self.out.problems.append((severity, "binding", f"{_show(item)} is not in value "
-                                          f"set {name} ({vs.describe()})", path))
-        elif tcode == "CodeableConcept" and isinstance(item, dict):
-            # a coding without a code claims nothing a value set could refuse
+                self.problems.append((severity, "binding", f"{_show(item)} is not in value "
+                                      f"set {name} ({described})", path))
+        else:  # CodeableConcept
+            # a coding without a code claims nothing a value set could refuse; one coding in the
+            # set is enough (tested in order, the list is built only for the message)
+            coded = False
+            for c in item.get("coding") or []:
+                if isinstance(c, dict) and c.get("code") is not None:
+                    if vs.has_coding(c.get("system"), c.get("code")):
+                        return
+                    coded = True
+            if not coded:
+                if severity == "error" and not vs.systems:
+                    self.problems.append((severity, "binding", f"no coding, but value set "
+                                          f"{name} is required ({described})", path))
+                return
             codings = [c for c in item.get("coding") or []
                        if isinstance(c, dict) and c.get("code") is not None]
-            if not codings:
-                if severity == "error" and not vs.systems:
-                    self.out.problems.append((severity, "binding", f"no coding, but value set "
-                                              f"{name} is required ({vs.describe()})", path))
-            elif not any(vs.has_coding(c.get("system"), c.get("code")) for c in codings):
-                self.out.problems.append((severity, "binding", f"none of the codings "
-                                          f"({', '.join(_show(c) for c in codings)}) is in value "
-                                          f"set {name} ({vs.describe()})", path))
+            self.problems.append((severity, "binding", f"none of the codings "
+                                  f"({', '.join(_show(c) for c in codings)}) is in value "
+                                  f"set {name} ({described})", path))
+
+
+def _messages(invariants: tuple[Invariant, ...]) -> tuple[tuple[Invariant, str, str], ...]:
+    """(invariant, severity, message) of the invariants the walk evaluates."""
+    return tuple((inv, "information" if inv.best_practice else
+                  ("error" if inv.severity == "error" else "warning"), f"{inv.key}: {inv.human}")
+                 for inv in invariants if inv.key not in NATIVE)
+
+
+def _guard(invariants: tuple) -> tuple[frozenset[str] | None, tuple]:
+    """(guard_keys, when_absent) of a Plan: the JSON properties the invariants with a known result
+    on an empty element read (Invariant.head_keys), and the invariants left to evaluate on an
+    object without them (None in place of one that fails there)."""
+    guarded = [inv for inv, _, _ in invariants if inv.head_keys is not None]
+    if not guarded:
+        return None, invariants
+    keys = frozenset().union(*(inv.head_keys for inv in guarded))
+    return keys, tuple((None if inv in guarded else inv, severity, message)
+                       for inv, severity, message in invariants
+                       if inv not in guarded or not inv.absent)
 
 
 def _bindings(defs: Definitions, binding: tuple[str, ...] | None) -> tuple:
-    """(severity, value set) pairs to check: the binding (required: error, extensible: warning)
-    and its maximum value set (error), each when its codes are known."""
+    """(severity, value set, name, description) to check: the binding (required: error,
+    extensible: warning) and its maximum value set (error), each when its codes are known."""
     if not binding:
         return ()
     out = []
     strength, url, *maximum = binding
     vs = defs.valueset(url)
     if vs is not None and strength in ("r", "e"):
-        out.append(("error" if strength == "r" else "warning", vs))
+        out.append(("error" if strength == "r" else "warning", vs, _name(vs), vs.describe()))
     for m in maximum:
         mvs = defs.valueset(m)
         if mvs is not None and m != url:
-            out.append(("error", mvs))
+            out.append(("error", mvs, _name(mvs), mvs.describe()))
     return tuple(out)
+
+
+def _name(vs: ValueSet) -> str:
+    return vs.url.rsplit("/", 1)[-1]
 
 
 URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
@@ -208,14 +295,6 @@ URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
 # Invariants checked natively (with a better location or message): bdl-7 is the duplicate-fullUrl
 # check of the Bundle validator.
 NATIVE = frozenset({"bdl-7"})
-
-
-def _coding_in(coding: dict, pairs: frozenset, codes: frozenset) -> bool:
-    code = coding.get("code")
-    system = coding.get("system")
-    if system is None:
-        return code in codes
-    return (system, code) in pairs
 
 
 def _show(coding: dict) -> str:

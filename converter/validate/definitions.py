@@ -213,6 +213,7 @@ class Definitions:
         self._invariants: dict[int, Invariant] = {}
         self._valuesets: dict[str, ValueSet] = {}
         self._code_systems: dict[str, Callable[[str], bool]] = {}
+        self.walk_plans: dict[str, Any] = {}  # walk.Plan of each resource type, built on first use
         choices, suffixes = set(), set()
         for t in raw["types"].values():
             for row in t["elements"]:

@@ -197,6 +197,23 @@ def _key(v: Any) -> Any:
     return v
 
 
+def _equality(x: list, y: list, negate: bool) -> list:
+    """`x = y` (`x != y` with negate) of two collections."""
+    if not x or not y:
+        return []
+    if len(x) != len(y):
+        return [negate]
+    result: bool | None = True
+    for u, v in zip(x, y):
+        e = _equal(u, v)
+        if e is None:
+            return []
+        if not e:
+            result = False
+            break
+    return [result != negate]
+
+
 def _distinct(coll: list) -> list:
     seen, out = set(), []
     for v in coll:
@@ -493,22 +510,7 @@ class Compiler:
             raise Unsupported("equivalence")
         negate = op == "!="
 
-        def fn(focus, env):
-            x, y = a(focus, env), b(focus, env)
-            if not x or not y:
-                return []
-            if len(x) != len(y):
-                return [negate]
-            result: bool | None = True
-            for u, v in zip(x, y):
-                e = _equal(u, v)
-                if e is None:
-                    return []
-                if not e:
-                    result = False
-                    break
-            return [result != negate]
-        return fn
+        return lambda focus, env: _equality(a(focus, env), b(focus, env), negate)
 
     def _InequalityExpression(self, node):  # noqa: N802
         a, b, op = self._binary(node)
@@ -1059,6 +1061,44 @@ def _dom_3(focus: list, env: Env) -> list:
     return [True]
 
 
+def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
+    """bdl-3 and bdl-4: `entry.all(<member>.exists() = (%resource.type = 'a' or ... = 'c'))`.
+    Written by hand: the expression tests the Bundle's type again for every entry (half of the
+    walk of an HL7 v2 message's Bundle); here it is tested once, with the same three-valued logic:
+    an unknown type (none, or only an extension) makes `all` false as soon as there is an entry."""
+    literals = [[t] for t in types]
+    extension = "_" + member
+
+    def fn(focus: list, env: Env) -> list:
+        entries: list = []
+        for item in focus:
+            _child(item, "entry", entries)
+        if not entries:
+            return [True]
+        bundle_type: list = []
+        _child(env.resource, "type", bundle_type)
+        expected: bool | None = False  # the or of the type tests
+        for literal in literals:
+            t = truth(_equality(bundle_type, literal, False))
+            if t is True:
+                expected = True
+                break
+            if t is None:
+                expected = None
+        if expected is None:
+            return [False]
+        plain = member not in CHOICE_NAMES  # then an entry without member or _member has none
+        for e in entries:
+            if plain and isinstance(e, dict) and member not in e and extension not in e:
+                has = False
+            else:
+                has = _has_child(e, member)
+            if has is not expected:
+                return [False]
+        return [True]
+    return fn
+
+
 # Invariants whose official expression is evaluated by a hand-written equivalent (tested against
 # fhirpathpy in tests/test_validate_fhirpath.py).
 HAND_WRITTEN: dict[str, Fn] = {
@@ -1067,6 +1107,12 @@ HAND_WRITTEN: dict[str, Fn] = {
     "descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#')"
     ".exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id)"
     ".empty()": _dom_3,
+    "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or "
+    "%resource.type = 'history'))": _entries_match_type("request", ("batch", "transaction",
+                                                                    "history")),
+    "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = "
+    "'transaction-response' or %resource.type = 'history'))": _entries_match_type(
+        "response", ("batch-response", "transaction-response", "history")),
 }
 
 

@@ -12,8 +12,6 @@ Bundle is exchanged with; otherwise it is a warning (an error in a document, whi
 from __future__ import annotations
 
 import re
-from typing import Iterable
-
 from .walk import Findings, Problem, Reference
 
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?$")
@@ -62,49 +60,51 @@ def entry_problems(entries: list) -> list[Problem]:
     return out
 
 
-def _target_problems(ref: Reference, rtype: str | None, path: str) -> Iterable[Problem]:
+def _target_problems(ref: Reference, rtype: str | None, prefix: str, out: list[Problem]) -> None:
+    """Append to `out` what is wrong with `ref` pointing to a resource of type `rtype` (its path
+    is `prefix` + ref.path: built only for a problem, as for the other checks here)."""
     if rtype is None:
         return
     if ref.targets is not None and "Resource" not in ref.targets and rtype not in ref.targets:
-        yield ("error", "reference-target", f"reference to {_a(rtype)}, but this element allows "
-               f"only {', '.join(ref.targets)}", path)
+        out.append(("error", "reference-target", f"reference to {_a(rtype)}, but this element "
+                    f"allows only {', '.join(ref.targets)}", prefix + ref.path))
     if ref.type is not None and ref.type != rtype:
-        yield ("error", "reference-target", f"Reference.type says {ref.type} but the reference "
-               f"points to {_a(rtype)}", path)
+        out.append(("error", "reference-target", f"Reference.type says {ref.type} but the "
+                    f"reference points to {_a(rtype)}", prefix + ref.path))
 
 
 def _a(name: str) -> str:
     return ("an " if name[:1] in "AEIOU" else "a ") + name
 
 
-def _local(ref: Reference, found: Findings, path: str) -> Iterable[Problem]:
+def _local(ref: Reference, found: Findings, prefix: str, out: list[Problem]) -> None:
     """A `#id` reference to a contained resource (`#` alone is the container itself)."""
     local_id = ref.reference[1:]
     if not local_id:
         return
     rtype = found.contained_ids.get(local_id)
     if rtype is None:
-        yield ("error", "unresolved-reference", f"reference {ref.reference!r} names no contained "
-               "resource", path)
+        out.append(("error", "unresolved-reference", f"reference {ref.reference!r} names no "
+                    "contained resource", prefix + ref.path))
     else:
-        yield from _target_problems(ref, rtype, path)
+        _target_problems(ref, rtype, prefix, out)
 
 
 def standalone(found: Findings, prefix: str = "") -> list[Problem]:
     """Reference problems of a resource validated on its own (nothing to resolve against)."""
     out: list[Problem] = []
     for ref in found.references:
-        path = prefix + ref.path
         if ref.reference.startswith("#"):
-            out.extend(_local(ref, found, path))
+            _local(ref, found, prefix, out)
             continue
         m = _RELATIVE.match(ref.reference) or _ABSOLUTE.match(ref.reference) \
             or _CONDITIONAL.match(ref.reference)
         if m:
-            out.extend(_target_problems(ref, m.group(1), path))
+            _target_problems(ref, m.group(1), prefix, out)
         elif not ref.reference.startswith(("urn:uuid:", "urn:oid:", "http://", "https://")):
             out.append(("error", "unresolved-reference", f"{ref.reference!r} is not a valid "
-                        "reference (Type/id, an absolute URL, urn:uuid: or #id)", path))
+                        "reference (Type/id, an absolute URL, urn:uuid: or #id)",
+                        prefix + ref.path))
     return out
 
 
@@ -126,26 +126,28 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
     server_bundle = bundle.get("type") in SERVER_BUNDLES
     out: list[Problem] = []
     for i, found in found_by_entry.items():
+        if not found.references:
+            continue
         prefix = f"Bundle.entry[{i}].resource"
         for ref in found.references:
-            path = prefix + ref.path
             target = ref.reference
             if target.startswith("#"):
-                out.extend(_local(ref, found, path))
+                _local(ref, found, prefix, out)
                 continue
-            versionless = target.split("/_history/")[0]
-            rtype = index.get(target) or index.get(versionless)
+            # (the usual case, an entry's fullUrl: one lookup, no copy of the string)
+            rtype = index.get(target) or index.get(target.split("/_history/")[0])
             if rtype is not None:
-                out.extend(_target_problems(ref, rtype, path))
+                _target_problems(ref, rtype, prefix, out)
                 continue
             m = _ABSOLUTE.match(target)
             if m or target.startswith(("http://", "https://")):
-                out.extend(_target_problems(ref, m.group(1) if m else None, path))
+                _target_problems(ref, m.group(1) if m else None, prefix, out)
                 continue  # a server outside the Bundle
             m = _CONDITIONAL.match(target)
+            path = prefix + ref.path
             if m:
                 if conditional_ok:
-                    out.extend(_target_problems(ref, m.group(1), path))
+                    _target_problems(ref, m.group(1), prefix, out)
                 else:
                     out.append(("error", "unresolved-reference", f"conditional reference "
                                 f"{target!r} is allowed only in a transaction or batch", path))
@@ -159,7 +161,7 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
                             "resolve inside the Bundle, and the entry's fullUrl names no server "
                             "it could resolve on", path))
             else:
-                out.extend(_target_problems(ref, _RELATIVE.match(target).group(1), path))
+                _target_problems(ref, _RELATIVE.match(target).group(1), prefix, out)
     return out
 
 

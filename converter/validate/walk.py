@@ -57,11 +57,15 @@ class Plan:
     # primitive type has children in the definitions, id and extension, but only its `_x` object
     # holds them)
     scalar_checks: bool
+    object_checks: bool  # something to check on an object itself: is_resource ... datatype
     uri: bool  # a uri-like primitive: urn:oid: and urn:uuid: syntax
+    uri_only: bool  # ... and nothing else to check on a string
     datatype: str | None  # "Coding", "Quantity" (any kind) or "Reference": their own checks
     # JSON property -> (plan, path segment) of the children that are not trivial, built on first
-    # use (the definitions are recursive: Identifier.assigner is a Reference with an identifier)
+    # use (the definitions are recursive: Identifier.assigner is a Reference with an identifier),
+    # and of those among them with scalar_checks: what a primitive member needs
     kids: dict[str, tuple["Plan", str]] | None = None
+    scalar_kids: dict[str, tuple["Plan", str]] | None = None
 
 
 @dataclass(slots=True)
@@ -75,13 +79,15 @@ class Findings:
 
 def walk_resource(resource: dict, skip_entries: bool = True) -> Findings:
     """Check one resource (Bundle entries' resources are left to the caller when skip_entries)."""
-    out = Findings()
+    out = Findings([], [], {})  # (the default factories cost more, per resource)
     Walker(definitions(), out, skip_entries).resource(resource, "", resource, resource)
     return out
 
 
 class Walker:
     """Visits the elements of a resource and records problems and references in `out`."""
+
+    __slots__ = ("defs", "out", "problems", "skip_entries")
 
     def __init__(self, defs: Definitions, out: Findings, skip_entries: bool) -> None:
         self.defs = defs
@@ -91,7 +97,9 @@ class Walker:
 
     def resource(self, res: dict, path: str, resource: dict, root: dict) -> None:
         rtype = res.get("resourceType")
-        plan = self.root_plan(rtype) if isinstance(rtype, str) else None
+        plan = self.defs.walk_plans.get(rtype, _UNSET) if isinstance(rtype, str) else None
+        if plan is _UNSET:
+            plan = self.defs.walk_plans[rtype] = self.root_plan(rtype)
         if plan is None:
             return  # the structural check reports unknown resource types
         if res is root:
@@ -105,61 +113,73 @@ class Walker:
         if len(item) == 1 and "id" in item:
             self.problems.append(("error", "invariant", "ele-1: All FHIR elements must have a "
                                   "@value or children", path))
-        if plan.is_resource:
-            if not (self.skip_entries and plan.entry_resource):
-                self.resource(item, path, item, env.root if plan.contained else item)
-            return
-        if plan.bindings:
-            for severity, vs, name, described in plan.bindings:
-                self.binding(item, severity, vs, name, described, plan.tcode, path)
-        invariants = plan.invariants
-        if invariants:
-            if plan.guard_keys is not None and plan.guard_keys.isdisjoint(item):
-                invariants = plan.when_absent
-            for inv, severity, message in invariants:
-                if inv is None or not inv.holds(item, env, plan.type_path):
-                    self.problems.append((severity, "invariant", message, path))
-        datatype = plan.datatype
-        if datatype is not None:
-            if datatype != "Reference":  # a Coding, or a Quantity whose unit is a coding
-                coding_problems(item, path, self.problems)
-            else:
-                ref = item.get("reference")
-                if isinstance(ref, str):
-                    rtype = item.get("type")
-                    self.out.references.append(Reference(
-                        path + ".reference", ref, plan.targets,
-                        rtype if isinstance(rtype, str) else None))
+        if plan.object_checks:  # (one test for the many objects without any)
+            if plan.is_resource:
+                if not (self.skip_entries and plan.entry_resource):
+                    self.resource(item, path, item, env.root if plan.contained else item)
+                return
+            if plan.bindings:
+                for severity, vs, name, described in plan.bindings:
+                    self.binding(item, severity, vs, name, described, plan.tcode, path)
+            invariants = plan.invariants
+            if invariants:
+                if plan.guard_keys is not None and plan.guard_keys.isdisjoint(item):
+                    invariants = plan.when_absent
+                for inv, severity, message in invariants:
+                    if inv is None or not inv.holds(item, env, plan.type_path):
+                        self.problems.append((severity, "invariant", message, path))
+            datatype = plan.datatype
+            if datatype is not None:
+                if datatype != "Reference":  # a Coding, or a Quantity whose unit is a coding
+                    coding_problems(item, path, self.problems)
+                else:
+                    ref = item.get("reference")
+                    if isinstance(ref, str):
+                        rtype = item.get("type")
+                        self.out.references.append(Reference(
+                            path + ".reference", ref, plan.targets,
+                            rtype if isinstance(rtype, str) else None))
         kids = plan.kids
         if kids is None:
             kids = self.kids(plan)
         if not kids:
             return
-        # the members: most are primitives with nothing to check (scalar_checks false), so they
-        # are skipped here without a call; path strings are built only for what is visited
-        visit, scalar = self.object, self.scalar
+        # the members, most of them strings with nothing to check: those cost a lookup in
+        # scalar_kids (often empty) and no call; path strings are built only for what is visited
+        scalar_kids = plan.scalar_kids
         for key, value in item.items():
-            kid = kids.get(key)
-            if kid is None:
-                continue  # unknown (left to the structural check) or nothing to check
-            child, segment = kid
-            if isinstance(value, dict):
-                visit(value, child, path + segment, env)
+            if isinstance(value, str):
+                kid = scalar_kids.get(key)
+                # (a system or fullUrl whose only check is on urn:oid: and urn:uuid: URIs)
+                if kid is not None and (not kid[0].uri_only or value.startswith("urn:")):
+                    self.scalar(value, kid[0], path + kid[1], env)
+            elif isinstance(value, dict):
+                kid = kids.get(key)
+                if kid is not None:
+                    self.object(value, kid[0], path + kid[1], env)
             elif isinstance(value, list):
-                for i, v in enumerate(value):
-                    if isinstance(v, dict):
-                        visit(v, child, f"{path}{segment}[{i}]", env)
-                    elif v is not None and child.scalar_checks:
-                        scalar(v, child, f"{path}{segment}[{i}]", env)
-            elif value is not None and child.scalar_checks:
-                scalar(value, child, path + segment, env)
+                kid = kids.get(key)
+                if kid is not None:
+                    child, segment = kid
+                    prefix = path + segment
+                    for i, v in enumerate(value):
+                        if isinstance(v, dict):
+                            self.object(v, child, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"),
+                                        env)
+                        elif v is not None and child.scalar_checks:
+                            self.scalar(v, child, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"),
+                                        env)
+            elif value is not None:
+                kid = scalar_kids.get(key)
+                if kid is not None:
+                    self.scalar(value, kid[0], path + kid[1], env)
 
     def scalar(self, item: Any, plan: Plan, path: str, env: Env) -> None:
         """Check a primitive value (or a value of the wrong shape, left to the structural check)."""
         for severity, vs, name, described in plan.bindings:
             self.binding(item, severity, vs, name, described, plan.tcode, path)
-        if plan.uri and isinstance(item, str):
-            why = terminology.uri_problem(item)
+        if plan.uri and isinstance(item, str) and item.startswith("urn:"):
+            why = terminology.uri_problem(item)  # (only urn:oid: and urn:uuid: are checked)
             if why:
                 self.problems.append(("error", "invalid-value", why, path))
         for inv, severity, message in plan.invariants:
@@ -174,6 +194,7 @@ class Walker:
             if not child_plan.trivial:
                 segment = f".{child.name}.ofType({tcode})" if child.choice else "." + key
                 kids[key] = (child_plan, segment)
+        plan.scalar_kids = {key: kid for key, kid in kids.items() if kid[0].scalar_checks}
         plan.kids = kids
         return kids
 
@@ -182,13 +203,9 @@ class Walker:
         tdef = self.defs.type(rtype)
         if tdef is None or tdef.kind != "resource":
             return None
-        plan = tdef.root.plans.get(rtype)
-        if plan is None:
-            invariants = _messages(tdef.root.invariants)
-            plan = tdef.root.plans[rtype] = Plan(
-                rtype, None, invariants, *_guard(invariants), (), tdef.root.children,
-                False, False, False, rtype, False, False, False, None)
-        return plan
+        invariants = _messages(tdef.root.invariants)
+        return Plan(rtype, None, invariants, *_guard(invariants), (), tdef.root.children, False,
+                    False, False, rtype, False, False, bool(invariants), False, False, None)
 
     def plan(self, el: Element, tcode: str) -> Plan:
         """What to do with the values of `el` of type `tcode` (built once per element and type)."""
@@ -210,7 +227,9 @@ class Walker:
         plan = Plan(tcode, el.targets, invariants, *_guard(invariants), bindings, children,
                     is_resource, el.path == "Bundle.entry.resource", el.path.endswith(".contained"),
                     el.path if el.children else tcode, trivial,
-                    bool(invariants or bindings or uri), uri, datatype)
+                    bool(invariants or bindings or uri),
+                    bool(is_resource or bindings or invariants or datatype), uri,
+                    uri and not (invariants or bindings), datatype)
         el.plans[tcode] = plan
         return plan
 
@@ -289,6 +308,10 @@ def _name(vs: ValueSet) -> str:
     return vs.url.rsplit("/", 1)[-1]
 
 
+_UNSET = object()
+# "[0]", "[1]"...: the index part of the path of a list item (formatting the number costs more)
+_AT_SIZE = 64
+_AT = tuple(f"[{i}]" for i in range(_AT_SIZE))
 URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
 
 

@@ -88,7 +88,7 @@ def _child(item: Any, name: str, out: list) -> None:
         elif ext is not None:
             out.append(MissingValue(ext))
     elif isinstance(v, list):
-        out.extend(x for x in v if x is not None)
+        out.extend(v if None not in v else [x for x in v if x is not None])
     else:
         out.append(v)
 
@@ -609,6 +609,9 @@ class Compiler:
         if kind == "ImpliesExpression":
             return _implies(*(self.predicate(c)[0] for c in children)), True
         if kind == "EqualityExpression" and op in ("=", "!="):
+            name, literal = self._member_name(children[0]), _string_literal(children[1])
+            if name is not None and literal is not None and not literal[:1].isdigit():
+                return _equals_literal_leaf(name, literal, op == "!="), True
             (a, a_bool), (b, b_bool) = (self.predicate(c) for c in children)
             if a_bool and b_bool:
                 return _boolean_equality(a, b, op == "!="), True
@@ -670,11 +673,27 @@ class Compiler:
         """`name.exists()`, `name.empty()`, `name.hasValue()`, `name.startsWith('x')` (endsWith,
         contains) and `name.all(criterion)` on a member `name` of the item, negated when asked
         (`.not()` after it); None for anything else."""
+        if fname in ("exists", "empty") and not params:
+            negate = negate if fname == "exists" else not negate
+            if left["type"] == "InvocationExpression" \
+                    and left["children"][1]["type"] == "FunctionInvocation":
+                # `path.where(criterion).exists()`
+                inner = left["children"][1]["children"][0]
+                inner_params = inner["children"][1]["children"] if len(inner["children"]) > 1 \
+                    else []
+                path = self._member_path(left["children"][0])
+                if inner["children"][0]["text"] == "where" and len(inner_params) == 1 \
+                        and path is not None:
+                    return _where_exists_leaf(path, self.predicate(inner_params[0])[0], negate)
+                return None
+            path = self._member_path(left)
+            if path is None:
+                return None
+            return _exists_leaf(path[0], negate) if len(path) == 1 else \
+                _path_exists_leaf(path, negate)
         name = self._member_name(left)
         if name is None:
             return None
-        if fname in ("exists", "empty") and not params:
-            return _exists_leaf(name, negate if fname == "exists" else not negate)
         if fname == "hasValue" and not params:
             return _has_value_leaf(name, negate)
         if fname in _STRING_TESTS and len(params) == 1 and _string_literal(params[0]) is not None:
@@ -691,6 +710,16 @@ class Compiler:
                 return not negate
             return all_
         return None
+
+    def _member_path(self, node: dict) -> list[str] | None:
+        """The names when `node` is a chain of members from the focus (`code.coding`)."""
+        names: list[str] = []
+        while node["type"] == "InvocationExpression" \
+                and node["children"][1]["type"] == "MemberInvocation":
+            names.append(node["children"][1]["children"][0]["text"].strip("`"))
+            node = node["children"][0]
+        first = self._member_name(node)
+        return None if first is None else [first] + names[::-1]
 
     def _member_name(self, node: dict) -> str | None:
         """The name when `node` is a bare member of the focus (`code`, not `Patient` or `$this`)."""
@@ -796,6 +825,56 @@ def _exists_leaf(name: str, negate: bool) -> Callable:
             return (len(value) > value.count(None)) != negate  # some item is not null
         return not negate
     return exists
+
+
+def _members(item: Any, names: list[str]) -> list:
+    """The values at the end of a chain of members (the closures' member steps, in one loop)."""
+    level = [item]
+    for name in names:
+        out: list = []
+        for v in level:
+            _child(v, name, out)
+        level = out
+    return level
+
+
+def _path_exists_leaf(names: list[str], negate: bool) -> Callable:
+    """`a.b.exists()` (`a.b.empty()` negated) without collecting the last step."""
+    steps, last = names[:-1], names[-1]
+
+    def exists(item, env):
+        for v in _members(item, steps):
+            if _has_child(v, last):
+                return not negate
+        return negate
+    return exists
+
+
+def _where_exists_leaf(names: list[str], criterion: Callable, negate: bool) -> Callable:
+    """`path.where(criterion).exists()` (`.empty()` negated). The criterion is evaluated on every
+    item, as where() does, so that an item it cannot decide raises as in the closure."""
+    def exists(item, env):
+        found = False
+        for v in _members(item, names):
+            if criterion(v, env):
+                found = True
+        return found != negate
+    return exists
+
+
+def _equals_literal_leaf(name: str, literal: str, negate: bool) -> Callable:
+    """`name = 'literal'` (`!=` negated) for a literal that is not a date or time: a string value
+    equals it only as the same text (see _equal)."""
+    expected = [literal]
+
+    def equals(item, env):
+        value = item.get(name) if isinstance(item, dict) else None
+        if isinstance(value, str):
+            return (value == literal) != negate  # the usual case, without the collections
+        out: list = []
+        _child(item, name, out)
+        return truth(_equality(out, expected, negate))
+    return equals
 
 
 def _has_value_leaf(name: str, negate: bool) -> Callable:

@@ -74,12 +74,13 @@ class Invariant:
 
     def holds(self, item: Any, env: fhirpath.Env, type_path: str) -> bool:
         """False only when the invariant evaluates to false on `item` (empty passes)."""
-        if self.head_keys is not None and isinstance(item, dict) \
-                and self.head_keys.isdisjoint(item):
+        keys = self.head_keys
+        if keys is not None and isinstance(item, dict) and keys.isdisjoint(item):
             return self.absent
-        if self.test is not None:
+        test = self.test
+        if test is not None:
             try:
-                return self.test(item, env)
+                return test(item, env)
             except (fhirpath.EvalError, TypeError, ValueError, ArithmeticError, RecursionError):
                 pass  # a case the closures do not model: ask the reference engine
         return self.evaluate_fallback(item, env, type_path) != [False]

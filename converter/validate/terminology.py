@@ -25,12 +25,13 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def uri_problem(uri: str) -> str | None:
     """What is wrong with an `urn:oid:` or `urn:uuid:` URI (the rules of the HL7 validator)."""
-    if uri.startswith("urn:oid:"):
+    if uri.startswith("urn:uuid:"):  # (first: every fullUrl medbundle writes is one)
+        if not _UUID.match(uri, 9):
+            return f"{uri!r} is not a valid UUID URI (urn:uuid: and a lowercase UUID)"
+    elif uri.startswith("urn:oid:"):
         oid = uri[8:]
         if not _OID.match(oid) or (oid.rfind(".") < 4 and not oid.startswith("1.3")):
             return f"{uri!r} is not a valid OID URI (urn:oid: and an OID of several arcs)"
-    elif uri.startswith("urn:uuid:") and not _UUID.match(uri, 9):
-        return f"{uri!r} is not a valid UUID URI (urn:uuid: and a lowercase UUID)"
     return None
 
 

@@ -102,15 +102,15 @@ class Walker:
             plan = self.defs.walk_plans[rtype] = self.root_plan(rtype)
         if plan is None:
             return  # the structural check reports unknown resource types
-        if res is root:
-            for c in res.get("contained") or []:
+        if res is root and "contained" in res:
+            for c in res["contained"] or []:
                 if isinstance(c, dict) and isinstance(c.get("id"), str):
                     self.out.contained_ids[c["id"]] = str(c.get("resourceType"))
         self.object(res, plan, path, Env(resource, root, res))
 
     def object(self, item: dict, plan: Plan, path: str, env: Env) -> None:
         """Check an object value (a resource, a datatype, a backbone element), then its members."""
-        if len(item) == 1 and "id" in item:
+        if "id" in item and len(item) == 1:  # (most objects have no id: one test)
             self.problems.append(("error", "invariant", "ele-1: All FHIR elements must have a "
                                   "@value or children", path))
         if plan.object_checks:  # (one test for the many objects without any)

@@ -581,9 +581,17 @@ class Compiler:
     def test(self, node: dict) -> Callable[[Any, "Env"], bool]:
         """`test(item, env)`: the expression does not evaluate to false on `item` (empty passes)."""
         node = _unparenthesized(node)
-        if node["type"] in _JUNCTIONS and _operator(node) in ("or", "and") \
-                and not _reads_only_env(node):
-            return self._junction_predicate(node, holds=True)
+        if not _reads_only_env(node):  # (else the memoized predicate below)
+            # an or/and chain or a leaf answers "holds" itself: one call less per evaluation
+            if node["type"] in _JUNCTIONS and _operator(node) in ("or", "and"):
+                return self._junction_predicate(node, holds=True)
+            children = node.get("children", [])
+            if node["type"] == "InvocationExpression" \
+                    and children[1]["type"] == "FunctionInvocation":
+                made = self._function_predicate(children[0], children[1]["children"][0],
+                                                unknown=True)
+                if made is not None:
+                    return made
         pred, boolean = self.predicate(node)
         if boolean:  # the value is [] or [a boolean]: "not [False]" is "truth is not False"
             return lambda item, env: pred(item, env) is not False
@@ -630,7 +638,9 @@ class Compiler:
         op = _operator(node)
         operands = tuple(self.predicate(c)[0] for c in _operands(node, op))
         unknown = True if holds else None
-        return _any_of(operands, unknown) if op == "or" else _all_of(operands, unknown)
+        if op == "and":
+            return _all_of(operands, unknown)
+        return _either(*operands, unknown) if len(operands) == 2 else _any_of(operands, unknown)
 
     def _inequality_predicate(self, node: dict) -> Callable:
         a, b = (self.expr(c) for c in node["children"])
@@ -646,18 +656,20 @@ class Compiler:
             return None if c is None else test(c)
         return compare
 
-    def _function_predicate(self, left: dict, functn: dict) -> Callable | None:
-        """`<boolean>.not()`, or one of the leaves of `_leaf`; None for the rest."""
+    def _function_predicate(self, left: dict, functn: dict,
+                            unknown: bool | None = None) -> Callable | None:
+        """`<boolean>.not()`, or one of the leaves of `_leaf`; None for the rest. An empty
+        value is returned as `unknown` (None, or True for a test)."""
         fname = functn["children"][0]["text"]
         params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
         if fname != "not" or params:
-            return self._leaf(left, fname, params, negate=False)
+            return self._leaf(left, fname, params, False, unknown)
         if left["type"] == "InvocationExpression" \
                 and left["children"][1]["type"] == "FunctionInvocation":
             inner = left["children"][1]["children"][0]
             inner_params = inner["children"][1]["children"] if len(inner["children"]) > 1 else []
             leaf = self._leaf(left["children"][0], inner["children"][0]["text"], inner_params,
-                              negate=True)
+                              True, unknown)
             if leaf is not None:
                 return leaf
         inner_pred, boolean = self.predicate(left)
@@ -666,13 +678,14 @@ class Compiler:
 
         def not_(item, env):
             x = inner_pred(item, env)
-            return None if x is None else not x
+            return unknown if x is None else not x
         return not_
 
-    def _leaf(self, left: dict, fname: str, params: list, negate: bool) -> Callable | None:
+    def _leaf(self, left: dict, fname: str, params: list, negate: bool,
+              unknown: bool | None = None) -> Callable | None:
         """`name.exists()`, `name.empty()`, `name.hasValue()`, `name.startsWith('x')` (endsWith,
         contains) and `name.all(criterion)` on a member `name` of the item, negated when asked
-        (`.not()` after it); None for anything else."""
+        (`.not()` after it), an empty value returned as `unknown`; None for anything else."""
         if fname in ("exists", "empty") and not params:
             negate = negate if fname == "exists" else not negate
             if left["type"] == "InvocationExpression" \
@@ -697,7 +710,8 @@ class Compiler:
         if fname == "hasValue" and not params:
             return _has_value_leaf(name, negate)
         if fname in _STRING_TESTS and len(params) == 1 and _string_literal(params[0]) is not None:
-            return _string_leaf(name, _STRING_TESTS[fname], _string_literal(params[0]), negate)
+            return _string_leaf(name, _STRING_TESTS[fname], _string_literal(params[0]), negate,
+                                unknown)
         if fname == "all" and len(params) == 1:
             criterion = self.predicate(params[0])[0]
 
@@ -775,6 +789,19 @@ def _any_of(preds: tuple, unknown: bool | None) -> Callable:
                 result = unknown
         return result
     return any_of
+
+
+def _either(a: Callable, b: Callable, unknown: bool | None) -> Callable:
+    """_any_of of two operands, unrolled (ref-1 on every Reference, cpt-2, qty-3...)."""
+    def either(item, env):
+        x = a(item, env)
+        if x is True:
+            return True
+        y = b(item, env)
+        if y is True:
+            return True
+        return False if x is False and y is False else unknown
+    return either
 
 
 def _all_of(preds: tuple, unknown: bool | None) -> Callable:
@@ -888,8 +915,10 @@ def _has_value_leaf(name: str, negate: bool) -> Callable:
     return has_value
 
 
-def _string_leaf(name: str, test: Callable[[str, str], bool], arg: str, negate: bool) -> Callable:
-    """`name.startsWith(arg)` and the like: empty without a value, an error on several items."""
+def _string_leaf(name: str, test: Callable[[str, str], bool], arg: str, negate: bool,
+                 unknown: bool | None) -> Callable:
+    """`name.startsWith(arg)` and the like: `unknown` without a value, an error on several
+    items."""
     def string_test(item, env):
         value = item.get(name) if isinstance(item, dict) else None
         if isinstance(value, str):
@@ -897,7 +926,7 @@ def _string_leaf(name: str, test: Callable[[str, str], bool], arg: str, negate: 
         out: list = []
         _child(item, name, out)
         s = _single_string(out)
-        return None if s is None else test(s, arg) != negate
+        return unknown if s is None else test(s, arg) != negate
     return string_test
 
 

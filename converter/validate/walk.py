@@ -150,9 +150,16 @@ class Walker:
         for key, value in item.items():
             if isinstance(value, str):
                 kid = scalar_kids.get(key)
-                # (a system or fullUrl whose only check is on urn:oid: and urn:uuid: URIs)
-                if kid is not None and (not kid[0].uri_only or value.startswith("urn:")):
+                if kid is None:
+                    continue
+                if not kid[0].uri_only:
                     self.scalar(value, kid[0], path + kid[1], env)
+                elif value.startswith("urn:"):
+                    # a system or a fullUrl: its only check is the syntax of urn:oid: and
+                    # urn:uuid: URIs (scalar() without the call)
+                    why = terminology.uri_problem(value)
+                    if why:
+                        self.problems.append(("error", "invalid-value", why, path + kid[1]))
             elif isinstance(value, dict):
                 kid = kids.get(key)
                 if kid is not None:

@@ -8,6 +8,12 @@ the subset (type tests on datatypes, resolve(), date literals...) is evaluated b
 and so is any evaluation that meets a case the closures do not model (a multi-item boolean).
 tests/test_validate_fhirpath.py checks that both engines agree on every invariant over the examples.
 
+The walk asks one question per invariant and element, "does it hold?", millions of times over a
+feed: Compiler.test answers it with predicates for the usual shapes (`a.exists() or b.empty()`,
+`reference.startsWith('#').not()`, `type = 'document' implies ...`), which return a truth value
+instead of building collections, and evaluates a subexpression that reads only the environment
+(`%resource.type = 'batch'`) once per resource.
+
 Semantics follow FHIRPath 2.0 as FHIR R4 uses it: collections are lists, empty propagates, and/or/
 xor/implies are three-valued. A constraint fails only when it evaluates to `false`; an empty result
 (unknown) passes, as in fhirpathpy.
@@ -293,7 +299,8 @@ def _literal_string(text: str) -> str:
 
 
 class Compiler:
-    """Turns one fhirpathpy parse tree into a closure `fn(focus, env) -> list`."""
+    """Turns one fhirpathpy parse tree into a closure `fn(focus, env) -> list` (expr), or into
+    a test `fn(item, env) -> bool` (test)."""
 
     def __init__(self, resource_types: frozenset[str]) -> None:
         self.resource_types = resource_types
@@ -660,15 +667,13 @@ class Compiler:
                             unknown: bool | None = None) -> Callable | None:
         """`<boolean>.not()`, or one of the leaves of `_leaf`; None for the rest. An empty
         value is returned as `unknown` (None, or True for a test)."""
-        fname = functn["children"][0]["text"]
-        params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+        fname, params = functn["children"][0]["text"], _params(functn)
         if fname != "not" or params:
             return self._leaf(left, fname, params, False, unknown)
         if left["type"] == "InvocationExpression" \
                 and left["children"][1]["type"] == "FunctionInvocation":
             inner = left["children"][1]["children"][0]
-            inner_params = inner["children"][1]["children"] if len(inner["children"]) > 1 else []
-            leaf = self._leaf(left["children"][0], inner["children"][0]["text"], inner_params,
+            leaf = self._leaf(left["children"][0], inner["children"][0]["text"], _params(inner),
                               True, unknown)
             if leaf is not None:
                 return leaf
@@ -683,21 +688,20 @@ class Compiler:
 
     def _leaf(self, left: dict, fname: str, params: list, negate: bool,
               unknown: bool | None = None) -> Callable | None:
-        """`name.exists()`, `name.empty()`, `name.hasValue()`, `name.startsWith('x')` (endsWith,
-        contains) and `name.all(criterion)` on a member `name` of the item, negated when asked
-        (`.not()` after it), an empty value returned as `unknown`; None for anything else."""
+        """`a.b.exists()` and `a.b.empty()`, `a.b.where(criterion).exists()` (and empty),
+        `name.hasValue()`, `name.startsWith('x')` (endsWith, contains) and `name.all(criterion)`
+        on members of the item, negated when asked (`.not()` after it), an empty value returned
+        as `unknown`; None for anything else."""
         if fname in ("exists", "empty") and not params:
             negate = negate if fname == "exists" else not negate
             if left["type"] == "InvocationExpression" \
                     and left["children"][1]["type"] == "FunctionInvocation":
-                # `path.where(criterion).exists()`
                 inner = left["children"][1]["children"][0]
-                inner_params = inner["children"][1]["children"] if len(inner["children"]) > 1 \
-                    else []
                 path = self._member_path(left["children"][0])
-                if inner["children"][0]["text"] == "where" and len(inner_params) == 1 \
+                if inner["children"][0]["text"] == "where" and len(_params(inner)) == 1 \
                         and path is not None:
-                    return _where_exists_leaf(path, self.predicate(inner_params[0])[0], negate)
+                    criterion = self.predicate(_params(inner)[0])[0]
+                    return _where_exists_leaf(path, criterion, negate)
                 return None
             path = self._member_path(left)
             if path is None:
@@ -753,6 +757,11 @@ _ORDER = {"<": lambda c: c < 0, ">": lambda c: c > 0, "<=": lambda c: c <= 0,
           ">=": lambda c: c >= 0}
 _STRING_TESTS = {"startsWith": str.startswith, "endsWith": str.endswith,
                  "contains": lambda s, a: a in s}
+
+
+def _params(functn: dict) -> list[dict]:
+    """The parameter expressions of a function invocation node."""
+    return functn["children"][1]["children"] if len(functn["children"]) > 1 else []
 
 
 def _operator(node: dict) -> str:

@@ -125,8 +125,9 @@ class Walker:
             if invariants:
                 if plan.guard_keys is not None and plan.guard_keys.isdisjoint(item):
                     invariants = plan.when_absent
+                type_path = plan.type_path
                 for inv, severity, message in invariants:
-                    if inv is None or not inv.holds(item, env, plan.type_path):
+                    if inv is None or not inv.holds(item, env, type_path):
                         self.problems.append((severity, "invariant", message, path))
             datatype = plan.datatype
             if datatype is not None:
@@ -184,7 +185,8 @@ class Walker:
     def scalar(self, item: Any, plan: Plan, path: str, env: Env) -> None:
         """Check a primitive value (or a value of the wrong shape, left to the structural check)."""
         for severity, vs, name, described in plan.bindings:
-            self.binding(item, severity, vs, name, described, plan.tcode, path)
+            if not (isinstance(item, str) and item in vs.codes):  # (else nothing to say)
+                self.binding(item, severity, vs, name, described, plan.tcode, path)
         if plan.uri and isinstance(item, str) and item.startswith("urn:"):
             why = terminology.uri_problem(item)  # (only urn:oid: and urn:uuid: are checked)
             if why:
@@ -211,8 +213,12 @@ class Walker:
         if tdef is None or tdef.kind != "resource":
             return None
         invariants = _messages(tdef.root.invariants)
-        return Plan(rtype, None, invariants, *_guard(invariants), (), tdef.root.children, False,
-                    False, False, rtype, False, False, bool(invariants), False, False, None)
+        guard_keys, when_absent = _guard(invariants)
+        return Plan(tcode=rtype, targets=None, invariants=invariants, guard_keys=guard_keys,
+                    when_absent=when_absent, bindings=(), children=tdef.root.children,
+                    is_resource=False, entry_resource=False, contained=False, type_path=rtype,
+                    trivial=False, scalar_checks=False, object_checks=bool(invariants),
+                    uri=False, uri_only=False, datatype=None)
 
     def plan(self, el: Element, tcode: str) -> Plan:
         """What to do with the values of `el` of type `tcode` (built once per element and type)."""
@@ -231,12 +237,15 @@ class Walker:
             bindings = ()  # nothing to test a value of another type against
         datatype = "Quantity" if tcode in QUANTITIES else \
             tcode if tcode in ("Coding", "Reference") else None
-        plan = Plan(tcode, el.targets, invariants, *_guard(invariants), bindings, children,
-                    is_resource, el.path == "Bundle.entry.resource", el.path.endswith(".contained"),
-                    el.path if el.children else tcode, trivial,
-                    bool(invariants or bindings or uri),
-                    bool(is_resource or bindings or invariants or datatype), uri,
-                    uri and not (invariants or bindings), datatype)
+        guard_keys, when_absent = _guard(invariants)
+        plan = Plan(tcode=tcode, targets=el.targets, invariants=invariants, guard_keys=guard_keys,
+                    when_absent=when_absent, bindings=bindings, children=children,
+                    is_resource=is_resource, entry_resource=el.path == "Bundle.entry.resource",
+                    contained=el.path.endswith(".contained"),
+                    type_path=el.path if el.children else tcode, trivial=trivial,
+                    scalar_checks=bool(invariants or bindings or uri),
+                    object_checks=bool(is_resource or bindings or invariants or datatype),
+                    uri=uri, uri_only=uri and not (invariants or bindings), datatype=datatype)
         el.plans[tcode] = plan
         return plan
 

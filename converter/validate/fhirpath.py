@@ -20,6 +20,7 @@ xor/implies are three-valued. A constraint fails only when it evaluates to `fals
 """
 from __future__ import annotations
 
+import operator
 import re
 from decimal import Decimal
 from functools import lru_cache
@@ -756,7 +757,7 @@ _JUNCTIONS = frozenset({"OrExpression", "AndExpression"})
 _ORDER = {"<": lambda c: c < 0, ">": lambda c: c > 0, "<=": lambda c: c <= 0,
           ">=": lambda c: c >= 0}
 _STRING_TESTS = {"startsWith": str.startswith, "endsWith": str.endswith,
-                 "contains": lambda s, a: a in s}
+                 "contains": operator.contains}  # (contains(s, a) is `a in s`)
 
 
 def _params(functn: dict) -> list[dict]:

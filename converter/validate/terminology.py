@@ -7,6 +7,7 @@ and an OID must not stand for a code system that has a canonical URI.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from . import ucum
 from .definitions import definitions
 
@@ -23,6 +24,7 @@ _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+@lru_cache(maxsize=4096)  # every Bundle entry's fullUrl: the same resources recur in a feed
 def uri_problem(uri: str) -> str | None:
     """What is wrong with an `urn:oid:` or `urn:uuid:` URI (the rules of the HL7 validator)."""
     if uri.startswith("urn:uuid:"):  # (first: every fullUrl medbundle writes is one)

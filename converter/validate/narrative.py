@@ -15,6 +15,8 @@ ALLOWED = frozenset("""a abbr acronym address area b bdo big blockquote br capti
 colgroup dd dfn div dl dt em h1 h2 h3 h4 h5 h6 hr i img kbd li map ol p pre q samp small span strong
 sub sup table tbody td tfoot th thead tr tt ul var""".split())
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+_ALLOWED_TAGS = frozenset(f"{{{XHTML}}}{name}" for name in ALLOWED)  # as lxml names them
+_IMG = f"{{{XHTML}}}img"
 
 
 @lru_cache(maxsize=4096)
@@ -27,15 +29,14 @@ def html_checks(div: str) -> bool:
     if root.tag != f"{{{XHTML}}}div":
         return False
     content = False
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue  # comments and processing instructions
-        ns, _, local = el.tag[1:].partition("}") if el.tag.startswith("{") else ("", "", el.tag)
-        if ns != XHTML or local not in ALLOWED:
+    for el in root.iter(etree.Element):  # (not comments and processing instructions)
+        tag = el.tag
+        if tag not in _ALLOWED_TAGS:
             return False
-        if any(str(a).lower().startswith("on") for a in el.attrib):
+        names = el.keys()  # (most elements have no attribute)
+        if names and any(str(a).lower().startswith("on") for a in names):
             return False
-        if local == "img" or (el.text and el.text.strip()) or (el.tail and el.tail.strip()
-                                                                 and el is not root):
+        if not content and (tag == _IMG or (el.text and el.text.strip())
+                            or (el.tail and el.tail.strip() and el is not root)):
             content = True
     return content

@@ -107,8 +107,10 @@ def _separate_contradicting_patients(frags: list[Fragment]) -> list[Fragment]:
 def deduplicate(group: PatientGroup, stamp: str | None) -> list[Issue]:
     """Fold facts that several sources state into one resource each; record what was merged."""
     resources = list(group.resources.values())
-    found = dedup.duplicates(resources)
-    # Only across sources: two equal results in one message are the sender's to explain.
+    # Only across sources: two equal results in one message are the sender's to explain. So a
+    # group read from one source (one message, or one stream of messages) has nothing to fold,
+    # and its keys need not be computed at all.
+    found = dedup.duplicates(resources) if len(group.sources) > 1 else {}
     replaced = dedup.chains({old: new for old, new in found.items()
                              if group.origin.get(old) != group.origin.get(new)})
     issues = []

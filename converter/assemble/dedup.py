@@ -138,6 +138,9 @@ def duplicates(resources: list[dict]) -> dict[str, str]:
     replaced: dict[str, str] = {}
     parties: dict[tuple[str, Key], str] = {}
     facts: dict[str, list[tuple[tuple[frozenset[str], str], str]]] = {}
+    # (type, code) -> positions in facts[type] of the facts with that code: only those can match,
+    # so a patient's thousandth result is not compared with all the others
+    with_code: dict[tuple[str, str], list[int]] = {}
     for r in resources:
         rtype = r["resourceType"]
         if rtype in ("Practitioner", "Organization"):
@@ -152,13 +155,20 @@ def duplicates(resources: list[dict]) -> dict[str, str]:
         if fk is None or not fk[0]:
             continue
         seen = facts.setdefault(rtype, [])
-        for other_key, other_id in seen:
+        # in the order they were seen, so the first fact stated is the one kept
+        for n in sorted({n for code in fk[0] for n in with_code.get((rtype, code), ())}):
+            other_key, other_id = seen[n]
             if _matches(fk, other_key, rtype):
                 replaced[r["id"]] = other_id
                 break
         else:
+            for code in fk[0]:
+                with_code.setdefault((rtype, code), []).append(len(seen))
             seen.append((fk, r["id"]))
     return replaced
+
+
+_REFERENCE_KEYS = frozenset({"reference", "display"})
 
 
 def rewrite_references(value: Any, replaced: dict[str, str]) -> Any:
@@ -176,7 +186,7 @@ def rewrite_references(value: Any, replaced: dict[str, str]) -> Any:
         out_list = []
         for v in value:
             v = rewrite_references(v, replaced)
-            if not (isinstance(v, dict) and set(v) <= {"reference", "display"} and v in out_list):
+            if not (isinstance(v, dict) and v.keys() <= _REFERENCE_KEYS and v in out_list):
                 out_list.append(v)  # a list of references may now name one resource twice
         return out_list
     return value

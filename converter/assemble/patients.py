@@ -23,6 +23,10 @@ from ..vocabulary import table
 
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe",
                            "Ü": "ue", "æ": "ae", "ø": "oe", "å": "aa"})
+# What `normalise` drops from a name that is all ASCII: anything but a letter or digit.
+_ASCII_NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+# Where a name given only as text is split into its parts.
+_NAME_PARTS = re.compile(r"[\s,]+")
 
 
 @dataclass
@@ -64,6 +68,10 @@ def identity_key(ident: dict) -> tuple[str, str] | None:
 
 def normalise(text: str) -> str:
     """A name for comparison: transliterated umlauts, no accents, case or punctuation."""
+    if text.isascii():
+        # Most names: nothing to transliterate or strip of accents, and the ASCII letters and
+        # digits are exactly what str.isalnum keeps, so this is the same result, only quicker.
+        return _ASCII_NON_ALNUM.sub("", text).lower()
     text = text.translate(_TRANSLIT)
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if ch.isalnum() and not unicodedata.combining(ch)).casefold()
@@ -76,7 +84,7 @@ def name_keys(patient: dict) -> set[tuple[str, str]]:
         family = name.get("family") or ""
         given = (name.get("given") or [""])[0]
         if not family and name.get("text"):
-            parts = [p for p in re.split(r"[\s,]+", name["text"]) if p]
+            parts = [p for p in _NAME_PARTS.split(name["text"]) if p]
             if "," in name["text"] and parts:
                 family, given = parts[0], (parts[1] if len(parts) > 1 else "")
             elif parts:
@@ -131,6 +139,9 @@ def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str
     appearance; a map Patient id -> person id; and issues for conflicts and demographic matches."""
     persons: list[Person] = []
     by_key: dict[tuple[str, str], Person] = {}
+    # birth date -> the persons born that day, in the order of `persons`: a demographic match
+    # looks only at these, so that matching stays linear in the number of records
+    born: dict[str, list[Person]] = {}
     owner: dict[str, str] = {}
     issues: list[Issue] = []
     for patient, source in patients:
@@ -162,9 +173,8 @@ def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str
             found = candidate
             break
         if found is None and not conflict and len(birth) == 10 and names:
-            for candidate in persons:
-                if candidate.birth_date != birth or not _gender_compatible(candidate.gender,
-                                                                            gender):
+            for candidate in born.get(birth, ()):
+                if not _gender_compatible(candidate.gender, gender):
                     continue
                 if not _names_match(candidate.names, names):
                     continue
@@ -187,7 +197,12 @@ def match(patients: list[tuple[dict, str]]) -> tuple[list[Person], dict[str, str
             by_key.setdefault(key, found)
             found.keys.add(key)
             found.systems.setdefault(key[0], set()).add(key[1])
-        found.birth_date = found.birth_date or birth
+        if birth and not found.birth_date:
+            found.birth_date = birth
+            if found is persons[-1]:
+                born.setdefault(birth, []).append(found)
+            else:  # an earlier person whose birth date comes only now: keep the order of `persons`
+                born[birth] = [p for p in persons if p.birth_date == birth]
         found.gender = found.gender if found.gender not in ("", "unknown") else gender
         found.names |= names
         found.bare |= bare

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import date_only, mapped
+from .datatypes import compact, date_only, mapped
 from .message import Segment
 
 CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
@@ -25,10 +25,11 @@ def map_al1(seg: Segment, ctx: Context) -> dict | None:
     category = mapped("0127-allergy-category", type_code)
     severity_code = seg.value(4, 1).upper()
     reaction_severity = mapped("0128-reaction-severity", severity_code)
-    manifestations = [{"text": r[0][0]} for r in seg.reps(5) if r and r[0] and r[0][0].strip()]
+    manifestations = [{"text": r[0][0].strip()} for r in seg.reps(5)
+                      if r and r[0] and r[0][0].strip()]
     reaction = None
     if manifestations:
-        reaction = [{"manifestation": manifestations, "severity": reaction_severity}]
+        reaction = [compact({"manifestation": manifestations, "severity": reaction_severity})]
     onset = seg.value(6)
     clinical_status = "active"
     if seg.name == "IAM" and seg.value(6, 1).upper() in ("D",):  # IAM-6 action code: delete

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from ...fhir.datatypes import codeable, coding, prune
+from ...fhir.datatypes import codeable, coding
 from ...fhir.systems import oid_uri
 from ...vocabulary import lookup, table
 from .message import Rep
@@ -36,6 +36,40 @@ def components(rep: Rep, count: int) -> list[str]:
     if len(out) < count:
         out += [""] * (count - len(out))
     return out
+
+
+def compact(value: dict) -> dict:
+    """`value` without its empty members (None, '', [] and {}) and with its strings stripped: what
+    prune() does, for one level only. The members that are dicts or lists must already be clean,
+    as the builders here make them: nothing empty at any depth, strings stripped.
+
+    The maps build every element clean and compact each dict they compose themselves, so that
+    adding a resource need not prune it all again (see Context.add).
+    """
+    out = {}
+    for k, v in value.items():
+        if v is None:
+            continue
+        t = type(v)
+        if t is str:
+            v = v.strip()
+            if not v:
+                continue
+        elif (t is dict or t is list) and not v:
+            continue
+        out[k] = v
+    return out
+
+
+def clone(value):
+    """A deep copy of a JSON-like value, for an element placed twice (in two resources, or twice
+    in one): every element must be its own object, as the code repairs change them in place."""
+    t = type(value)
+    if t is dict:
+        return {k: clone(v) for k, v in value.items()}
+    if t is list:
+        return [clone(v) for v in value]
+    return value
 
 
 def sub(rep: Rep, i: int) -> Rep:
@@ -209,11 +243,11 @@ def cx(rep: Rep) -> dict | None:
         "type": identifier_type(type_code),
         "system": system,
         "value": value,
-        "period": prune({"start": date_only(start), "end": date_only(end)}),
+        "period": compact({"start": date_only(start), "end": date_only(end)}),
         "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
         else None,
     }
-    return prune(ident)
+    return compact(ident)
 
 
 def identifier_type(code: str) -> dict | None:
@@ -239,7 +273,7 @@ def ei(rep: Rep, type_code: str | None = None) -> dict | None:
         return None
     hd = [[namespace], [universal_id], [id_type]]
     system = hd_system(hd)
-    return prune({
+    return compact({
         "type": identifier_type(type_code) if type_code else None,
         "system": system,
         "value": value,
@@ -269,13 +303,13 @@ def xpn(rep: Rep) -> dict | None:
      start, end) = components(rep, 13)
     if not (family or given1 or given2):
         return None
-    return prune({
+    return compact({
         "use": mapped("0200-name-use", use),
         "family": family,
         "given": [g for g in (given1, given2) if g],
-        "prefix": [prefix],
-        "suffix": [suffix, degree],
-        "period": prune({"start": dtm(start), "end": dtm(end)}),
+        "prefix": [prefix] if prefix else None,
+        "suffix": [s for s in (suffix, degree) if s],
+        "period": compact({"start": dtm(start), "end": dtm(end)}),
     })
 
 
@@ -283,10 +317,10 @@ def xad(rep: Rep) -> dict | None:
     """XAD -> Address: .1/.2 line, .3 city, .4 state, .5 postalCode, .6 country, .7 use/type,
     .9 district."""
     line1, line2, city, state, postal_code, country, kind, _, district = components(rep, 9)
-    addr = prune({
+    addr = compact({
         "use": mapped("0190-address-use", kind),
         "type": mapped("0190-address-type", kind),
-        "line": [line1, line2],
+        "line": [x for x in (line1, line2) if x],
         "city": city,
         "district": district,
         "state": state,
@@ -320,4 +354,4 @@ def xtn(rep: Rep, default_use: str | None) -> dict | None:
             system = "email"
     if not value:
         return None
-    return prune({"system": system or ("phone" if value else None), "value": value, "use": use})
+    return compact({"system": system or ("phone" if value else None), "value": value, "use": use})

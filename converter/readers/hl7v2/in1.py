@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import cx
+from .datatypes import compact, cx
 from .message import Segment
 
 
@@ -27,10 +27,10 @@ def map_in1(seg: Segment, ctx: Context) -> dict | None:
     classes = []
     for n, code in ((2, "plan"), (8, "group")):
         if seg.value(n, 1):
-            classes.append({"type": {"coding": [{
+            classes.append(compact({"type": {"coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": code}]},
                 "value": seg.value(n, 1), "name": seg.value(n + 1) if n == 8 else
-                seg.value(n, 2) or None})
+                seg.value(n, 2) or None}))
     seg.touch(9)
     coverage = {
         "resourceType": "Coverage",
@@ -41,7 +41,7 @@ def map_in1(seg: Segment, ctx: Context) -> dict | None:
         "subscriberId": seg.value(49, 1) or None,
         "beneficiary": ctx.subject(),
         "relationship": ctx.code(seg, 17),
-        "period": {"start": ctx.dt(seg, 12), "end": ctx.dt(seg, 13)},
+        "period": compact({"start": ctx.dt(seg, 12), "end": ctx.dt(seg, 13)}),
         "payor": [payer],
         "class": classes,
     }

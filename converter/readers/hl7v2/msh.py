@@ -6,7 +6,7 @@ from ... import __version__
 from ...fhir.datatypes import absent, coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, c, hd_label, hd_system
+from .datatypes import V2_TABLE, c, compact, hd_label, hd_system
 from .message import Segment
 
 PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
@@ -29,9 +29,9 @@ def map_msh(seg: Segment, ctx: Context) -> dict:
         "eventCoding": coding(V2_TABLE.format("0003"), seg.value(9, 2) or seg.value(9, 1),
                               None) or coding(
             "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", "Unknown"),
-        "source": {"name": source_name,
-                   "endpoint": _endpoint(sender_app) or f"urn:medbundle:v2-application:"
-                                                        f"{_safe(source_name)}"},
+        "source": compact({"name": source_name,
+                           "endpoint": _endpoint(sender_app) or f"urn:medbundle:v2-application:"
+                                                                f"{_safe(source_name)}"}),
         "destination": [d for d in [_destination(receiver_app, receiver_fac)] if d],
         "sender": ctx.organization([[hd_label(sender_fac)]]) if hd_label(sender_fac) else None,
         "meta": {"tag": [coding(V2_TABLE.format("0103"), seg.value(11))]} if seg.value(11)
@@ -48,8 +48,9 @@ def _destination(app: list, fac: list) -> dict | None:
     name = hd_label(app)
     if not name and not hd_label(fac):
         return None
-    return {"name": name or hd_label(fac),
-            "endpoint": _endpoint(app) or f"urn:medbundle:v2-application:{_safe(name or 'unknown')}"}
+    return compact({"name": name or hd_label(fac),
+                    "endpoint": _endpoint(app) or
+                    f"urn:medbundle:v2-application:{_safe(name or 'unknown')}"})
 
 
 def map_evn(seg: Segment, ctx: Context) -> None:
@@ -89,9 +90,9 @@ def provenance(ctx: Context, msh: Segment) -> dict:
         "reason": [reason] if reason else None,
         "occurredDateTime": ctx.dt(evn, 6) if evn is not None and evn.value(6) else None,
         "agent": agents,
-        "entity": [{"role": "source", "what": {
+        "entity": [{"role": "source", "what": compact({
             "identifier": {"value": msh.value(10) or f"message {ctx.message.index}"},
             "display": f"HL7 v{msh.value(12)} {msh.value(9, 1)}^{msh.value(9, 2)} message "
-                       f"{ctx.message.index} of {ctx.source}"}}],
+                       f"{ctx.message.index} of {ctx.source}"})}],
     })
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import cwe, cx, date_only, mapped_coding, table_coding, xad, xpn, xtn
+from .datatypes import compact, cwe, cx, date_only, mapped_coding, table_coding, xad, xpn, xtn
 from .message import Segment
 
 
@@ -35,7 +35,7 @@ def map_nk1(seg: Segment, ctx: Context) -> dict | None:
         + [x for x in (xtn(r, "work") for r in seg.reps(6)) if x]
         + [x for x in (xtn(r, None) for r in seg.reps(40)) if x],
         "address": [x for x in (xad(r) for r in seg.reps(4)) if x],
-        "period": {"start": date_only(seg.value(8)), "end": date_only(seg.value(9))},
+        "period": compact({"start": date_only(seg.value(8)), "end": date_only(seg.value(9))}),
         "birthDate": date_only(seg.value(16)) if seg.value(16) else None,
     }
     return ctx.add(person, seg)

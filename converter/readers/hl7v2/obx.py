@@ -6,10 +6,10 @@ import base64
 import re
 from decimal import Decimal
 
-from ...fhir.datatypes import UCUM, coding, decimal_or_none
+from ...fhir.datatypes import UCUM, coding, decimal_or_none, prune
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import c, cwe, ei, mapped, system_uri, time_of
+from .datatypes import c, clone, compact, cwe, ei, mapped, system_uri, time_of
 from .message import Rep, Segment
 
 TEXT_TYPES = frozenset({"TX", "FT"})  # text-report lines: carried as the report's text
@@ -38,9 +38,8 @@ def quantity(value: Decimal, units: Rep, comparator: str | None = None) -> dict:
         system = UCUM  # most senders leave CWE.3 empty for UCUM units
     if system != UCUM and c(units, 6).upper() == "UCUM" and c(units, 4):
         code, system = c(units, 4), UCUM
-    q = {"value": value, "comparator": comparator, "unit": text or code or None,
-         "system": system if code else None, "code": code or None}
-    return {k: v for k, v in q.items() if v is not None}
+    return compact({"value": value, "comparator": comparator, "unit": text or code or None,
+                    "system": system if code else None, "code": code or None})
 
 
 def _sn(rep: Rep, units: Rep) -> tuple[str, object] | None:
@@ -198,7 +197,9 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
             ctx.issue("warning", "invalid-value",
                       f"OBX-5 of type {vtype or '(none)'} could not be read: {raw!r}", seg, 5)
         if v:
-            values.append(v)
+            # values come from many shapes of input (an attachment may hold nothing): pruned
+            # here, as the resource is not pruned as a whole (Context.add)
+            values.append((v[0], prune(v[1])))
     status_code, absent_reason = status(seg, ctx)
     obs: dict = {
         "resourceType": "Observation",
@@ -252,11 +253,12 @@ def _apply_values(obs: dict, values: list[tuple[str, object]], code: dict) -> No
             obs[name] = v
     elif len(values) > 1:
         # OBX-5 repeats (and OBX-2 is not NA): one Observation with a component per repetition.
+        # each component holds its own copy of the code (see Context.add)
         comps = []
         for name, v in values:
             if name == "extension":
-                comps.append({"code": code, "extension": v})
+                comps.append(compact({"code": clone(code), "extension": v}))
             else:
-                comps.append({"code": code, name: v})
+                comps.append(compact({"code": clone(code), name: v}))
         obs["component"] = comps
 

@@ -5,20 +5,17 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, business_key, ei, mapped
+from .datatypes import V2_TABLE, business_key, clone, compact, ei, mapped
 from .message import Segment
 
 DIAGNOSTIC_SERVICE = V2_TABLE.format("0074")
-PLAC = {"coding": [{"system": V2_TABLE.format("0203"), "code": "PLAC",
-                    "display": "Placer Identifier"}]}
-FILL = {"coding": [{"system": V2_TABLE.format("0203"), "code": "FILL",
-                    "display": "Filler Identifier"}]}
+ORDER_NUMBER_TYPES = ((2, "PLAC", "Placer Identifier"), (3, "FILL", "Filler Identifier"))
 
 
 def order_identifiers(obr: Segment | None, orc: Segment | None) -> list[dict]:
     """Placer (OBR-2 / ORC-2) and filler (OBR-3 / ORC-3) order numbers, typed PLAC / FILL."""
     out = []
-    for n, type_ in ((2, PLAC), (3, FILL)):
+    for n, type_code, type_display in ORDER_NUMBER_TYPES:
         ident = None
         for seg in (obr, orc):
             if seg is not None and seg.value(n):
@@ -27,7 +24,8 @@ def order_identifiers(obr: Segment | None, orc: Segment | None) -> list[dict]:
                     orc.touch(n)
                 break
         if ident:
-            ident["type"] = type_
+            ident["type"] = {"coding": [{"system": V2_TABLE.format("0203"), "code": type_code,
+                                         "display": type_display}]}
             out.append(ident)
     return out
 
@@ -76,7 +74,8 @@ def _priority(seg: Segment) -> str | None:
 
 def diagnostic_report(seg: Segment, ctx: Context, ids: list[dict], sr: dict) -> dict:
     """OBR -> DiagnosticReport: code, effective (OBR-7/8), issued (OBR-22), category (OBR-24),
-    status (OBR-25), interpreter (OBR-32)."""
+    status (OBR-25), interpreter (OBR-32). `ids` are the order's, which its ServiceRequest holds:
+    the report gets copies."""
     status_code = seg.value(25).upper()
     status = mapped("0123-report-status", status_code)
     if status_code and status is None:
@@ -89,7 +88,7 @@ def diagnostic_report(seg: Segment, ctx: Context, ids: list[dict], sr: dict) -> 
     report = {
         "resourceType": "DiagnosticReport",
         "id": resource_id("DiagnosticReport", order_key(ids, ctx, seg)),
-        "identifier": ids,
+        "identifier": clone(ids),
         "basedOn": [ref(sr)],
         "status": status or "unknown",
         "category": [{"coding": [coding(DIAGNOSTIC_SERVICE, category)]}] if category else None,
@@ -97,7 +96,7 @@ def diagnostic_report(seg: Segment, ctx: Context, ids: list[dict], sr: dict) -> 
         "subject": ctx.subject(),
         "encounter": ctx.context_encounter(),
         "effectiveDateTime": start if not end else None,
-        "effectivePeriod": {"start": start, "end": end} if end else None,
+        "effectivePeriod": compact({"start": start, "end": end}) if end else None,
         "issued": _instant(ctx.dt(seg, 22)),
         "resultsInterpreter": interpreters,
     }

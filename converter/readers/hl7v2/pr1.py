@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import absent, coding
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import business_key, ei
+from .datatypes import business_key, compact, ei
 from .message import Segment
 
 SNOMED = "http://snomed.info/sct"
@@ -28,8 +28,8 @@ def map_pr1(seg: Segment, ctx: Context) -> dict | None:
         for r in seg.reps(n):
             who = ctx.practitioner(r)
             if who:
-                performers.append({"function": {"coding": [coding(SNOMED, fn, label)]}
-                                   if fn else None, "actor": who})
+                performers.append(compact({"function": {"coding": [coding(SNOMED, fn, label)]}
+                                           if fn else None, "actor": who}))
     identifiers = [x for x in (ei(r) for r in seg.reps(19)) if x]
     performed = ctx.dt(seg, 5)
     proc = {

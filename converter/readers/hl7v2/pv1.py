@@ -4,7 +4,8 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, c, cx, hd_label, mapped, mapped_coding, sub, table_coding
+from .datatypes import V2_TABLE, c, compact, cx, hd_label, mapped, mapped_coding, sub, \
+    table_coding
 from .message import Rep, Segment
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -44,14 +45,14 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
         loc = location(seg.rep(n), ctx)
         if loc:
             locations.append({"location": ref(loc), "status": loc_status})
-    hospitalization = {
+    hospitalization = compact({
         "preAdmissionIdentifier": cx(seg.rep(5)),
         "admitSource": ctx.code(seg, 14),
         "reAdmission": ctx.code(seg, 13),
         "dischargeDisposition": _disposition(seg.rep(36)),
         "dietPreference": ctx.codes(seg, 38),
         "specialArrangement": ctx.codes(seg, 15),
-    }
+    })
     encounter = {
         "resourceType": "Encounter",
         "id": resource_id("Encounter", ctx.patient["id"] if ctx.patient else "", key),
@@ -62,7 +63,7 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
         "serviceType": ctx.code(seg, 10),
         "subject": ctx.subject(),
         "participant": participants,
-        "period": {"start": start, "end": end},
+        "period": compact({"start": start, "end": end}),
         "location": locations,
         "hospitalization": hospitalization,
     }

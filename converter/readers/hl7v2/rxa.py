@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...fhir.datatypes import absent, coding, decimal_or_none
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import business_key, c, date_only, ei, mapped, system_uri
+from .datatypes import business_key, c, compact, date_only, ei, mapped, system_uri
 from .message import Segment
 from .obx import quantity
 
@@ -120,7 +120,7 @@ def _manufacturer(seg: Segment, ctx: Context) -> dict | None:
     system = system_uri(c(rep, 3))
     org = ctx.add({"resourceType": "Organization",
                    "id": resource_id("Organization", f"{system or ''}|{code}" if code else name),
-                   "identifier": [{"system": system, "value": code}] if code else None,
+                   "identifier": [compact({"system": system, "value": code})] if code else None,
                    "name": name or code})
     return {"reference": f"urn:uuid:{org['id']}", "display": name or code}
 
@@ -163,7 +163,7 @@ def map_rxa_administration(seg: Segment, ctx: Context, orc: Segment | None) -> d
         "subject": ctx.subject(),
         "context": ctx.context_encounter(),
         "effectiveDateTime": start if not end else None,
-        "effectivePeriod": {"start": start, "end": end} if end else None,
+        "effectivePeriod": compact({"start": start, "end": end}) if end else None,
         "_effectiveDateTime": None if start or end else absent("unknown"),
         "performer": performers,
         "reasonCode": ctx.codes(seg, 19),

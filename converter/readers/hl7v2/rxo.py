@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...fhir.datatypes import decimal_or_none, prune
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import business_key, ei
+from .datatypes import business_key, compact, ei
 from .message import Segment
 from .obx import quantity
 
@@ -69,12 +69,13 @@ def map_rx_order(seg: Segment, ctx: Context, orc: Segment | None,
         "encounter": ctx.context_encounter(),
         "authoredOn": ctx.dt(orc, 9) if orc is not None and orc.value(9) else None,
         "requester": requester,
-        "dosageInstruction": [{"text": sig or None, "doseAndRate": dose_and_rate}],
-        "dispenseRequest": {
+        "dosageInstruction": [x for x in [compact({"text": sig, "doseAndRate": dose_and_rate})]
+                              if x],
+        "dispenseRequest": compact({
             "quantity": quantity(dispense, seg.rep(f["disp_units"])) if dispense is not None
             else None,
             "numberOfRepeatsAllowed": int(refills) if refills.isdigit() else None,
-        },
+        }),
     }
     if orc is not None:
         orc.touch(9)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import business_key, c, cwe, ei, sub
+from .datatypes import business_key, c, compact, cwe, ei, sub
 from .message import Segment
 
 
@@ -26,12 +26,12 @@ def map_spm(seg: Segment, ctx: Context, report: dict | None, request: dict | Non
         "subject": ctx.subject(),
         "request": [ref(request)] if request else None,
         "receivedTime": ctx.dt(seg, 18),
-        "collection": {
+        "collection": compact({
             "method": ctx.code(seg, 7),
             "bodySite": ctx.code(seg, 8),
             "collectedDateTime": start if not end else None,
-            "collectedPeriod": {"start": start, "end": end} if end else None,
-        },
+            "collectedPeriod": compact({"start": start, "end": end}) if end else None,
+        }),
         "condition": [x for x in (cwe(r) for r in seg.reps(24)) if x],
     }, seg)
     if report is not None:

@@ -5,7 +5,7 @@ import base64
 
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import business_key, ei
+from .datatypes import business_key, compact, ei
 from .message import Segment
 from .obx import attachment, value_type
 
@@ -34,10 +34,11 @@ def map_txa(seg: Segment, ctx: Context) -> dict:
         "date": ctx.dt(seg, 4) if "T" in (ctx.dt(seg, 4) or "") else None,
         "author": [x for x in (ctx.practitioner(r) for r in seg.reps(9)) if x],
         "content": [],
-        "context": {"period": {"start": ctx.dt(seg, 4) or ctx.dt(seg, 6)}},
+        "context": {"period": compact({"start": ctx.dt(seg, 4) or ctx.dt(seg, 6)})},
     }
     if ctx.encounter is not None:
         doc["context"]["encounter"] = [{"reference": f"urn:uuid:{ctx.encounter['id']}"}]
+    doc["context"] = compact(doc["context"])
     seg.touch(6)
     return ctx.add(doc, seg)
 

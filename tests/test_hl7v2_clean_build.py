@@ -97,9 +97,9 @@ def test_maps_hand_add_clean_unshared_resources(monkeypatch):
 
 
 @pytest.mark.parametrize("value", [
-    {"a": None, "b": "", "c": " x ", "d": [], "e": {}, "f": 0, "g": False, "h": [{"x": "y"}]},
-    {}, {"only": "  "}])
-def test_compact_is_prune_for_one_level(value):
+    {"a": None, "b": "", "c": "x", "d": [], "e": {}, "f": 0, "g": False, "h": [{"x": "y"}]},
+    {}, {"only": ""}])
+def test_compact_is_prune_for_one_level_of_clean_values(value):
     assert compact(value) == prune(value)
 
 

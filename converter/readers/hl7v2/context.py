@@ -9,8 +9,8 @@ from ...fhir.ids import ref, resource_id
 from ...fhir.terminology import repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
-from .datatypes import c, compact, components, cwe, dtm, hd_label, hd_system, identifier_type, \
-    identity_key, sub
+from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type, \
+    identity_key
 from .message import Message, Rep, Segment
 
 
@@ -96,10 +96,10 @@ class Context:
         made it.
 
         Only the resource's own elements are checked (`compact`): the maps build the elements
-        clean (the datatype builders leave nothing empty, a dict a map composes itself is
-        compacted where it is made) and never place one object twice (the code repairs change
-        elements in place, and each place must be repaired and reported). A full prune here
-        copied every element of every resource, a quarter of the reader's work.
+        clean (the datatype builders strip text and leave nothing empty, a dict a map composes
+        itself is compacted where it is made) and never place one object twice (the code repairs
+        change elements in place, and each place must be repaired and reported). A full prune
+        here copied every element of every resource, a quarter of the reader's work.
         """
         resource = compact(resource)
         known = self._by_id.get(resource["id"])
@@ -147,16 +147,10 @@ class Context:
         ident_value, family, given, second_given, suffix, prefix, degree = xcn[:7]
         if not (ident_value or family or given):
             return None
-        identifier = None
+        ident = None
         if ident_value:
-            authority = sub(rep, 9)
-            system = hd_system(authority)
-            identifier = compact({
-                "type": identifier_type(xcn[12]),
-                "system": system, "value": ident_value,
-                "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
-                else None})
-        key = identity_key(identifier) if identifier else f"name|{family}|{given}|{second_given}"
+            ident = identifier(ident_value, *authority(rep, 9), identifier_type(xcn[12]))
+        key = identity_key(ident) if ident else f"name|{family}|{given}|{second_given}"
         found = self._people.get("P" + key)
         if found is None:
             name = compact({"family": family,
@@ -166,7 +160,7 @@ class Context:
             found = self.add({
                 "resourceType": "Practitioner",
                 "id": resource_id("Practitioner", key),
-                "identifier": [identifier] if identifier else None,
+                "identifier": [ident] if ident else None,
                 "name": [name] if name else None,
             })
             self._people["P" + key] = found
@@ -176,22 +170,16 @@ class Context:
         """XON (or HD) -> Organization (once per identifier or name in this message) -> Reference."""
         name = c(rep, 1)
         id_value = c(rep, 10) or c(rep, 3)
-        authority = sub(rep, 6)
         if not (name or id_value):
             return None
-        identifier = None
-        if id_value:
-            system = hd_system(authority)
-            identifier = compact({"system": system, "value": id_value,
-                                "assigner": {"display": hd_label(authority)}
-                                if not system and hd_label(authority) else None})
-        key = identity_key(identifier) if identifier else f"name|{name}"
+        ident = identifier(id_value, *authority(rep, 6)) if id_value else None
+        key = identity_key(ident) if ident else f"name|{name}"
         found = self._people.get("O" + key)
         if found is None:
             found = self.add({
                 "resourceType": "Organization",
                 "id": resource_id("Organization", key),
-                "identifier": [identifier] if identifier else None,
+                "identifier": [ident] if ident else None,
                 "name": name,
             })
             self._people["O" + key] = found

@@ -38,27 +38,21 @@ def components(rep: Rep, count: int) -> list[str]:
     return out
 
 
+_EMPTIABLE = (str, dict, list)
+
+
 def compact(value: dict) -> dict:
-    """`value` without its empty members (None, '', [] and {}) and with its strings stripped: what
-    prune() does, for one level only. The members that are dicts or lists must already be clean,
-    as the builders here make them: nothing empty at any depth, strings stripped.
+    """`value` without its empty members (None, '', [] and {}; a 0 or False is a value): what
+    prune() does, for one level only, for values built clean. Its text must already be stripped
+    and its dict and list members clean, as the builders here make them: nothing empty at any
+    depth, no text with white space around it.
 
     The maps build every element clean and compact each dict they compose themselves, so that
-    adding a resource need not prune it all again (see Context.add).
+    adding a resource need not prune it all again (see Context.add);
+    tests/test_hl7v2_clean_build.py checks they do.
     """
-    out = {}
-    for k, v in value.items():
-        if v is None:
-            continue
-        t = type(v)
-        if t is str:
-            v = v.strip()
-            if not v:
-                continue
-        elif (t is dict or t is list) and not v:
-            continue
-        out[k] = v
-    return out
+    # a comprehension, and no strip(): it runs for every resource and most elements
+    return {k: v for k, v in value.items() if v or (v is not None and type(v) not in _EMPTIABLE)}
 
 
 def clone(value):
@@ -118,6 +112,8 @@ def dtm(text: str, on_cut: Callable[[str], None] | None = None) -> str | None:
 def date_only(text: str) -> str | None:
     """The date part of a DT/DTM as a FHIR date, or None if invalid."""
     t = text.strip()[:8]
+    if not t:
+        return None
     m = _DATE.match(t)
     if not m:
         return None
@@ -137,6 +133,12 @@ def time_of(text: str) -> str | None:
 
 # -- codes -------------------------------------------------------------------------------------
 
+def cell(text: str | None) -> str | None:
+    """A value read from a vocabulary table, stripped (a user's override table may pad it), or
+    None when it holds nothing: elements are built with their text stripped (see compact)."""
+    return text.strip() or None if text else None
+
+
 @lru_cache(maxsize=4096)  # a pure lookup in tables read once per process, called per coding
 def system_uri(name: str) -> str | None:
     """The FHIR system URI for a v2 coding-system name (table 0396), an OID or a URI; else None."""
@@ -146,7 +148,7 @@ def system_uri(name: str) -> str | None:
     row = table("hl7v2/coding-systems.csv").get(n) or table("hl7v2/coding-systems.csv").get(
         n.upper())
     if row:
-        return row["uri"]
+        return cell(row["uri"])
     m = _HL7_TABLE.match(n)
     if m:
         return V2_TABLE.format(m.group(1))
@@ -165,13 +167,12 @@ def cwe(rep: Rep) -> dict | None:
         return None
     (code1, text1, system1, code2, text2, system2, version1, version2, text,
      code3, text3, system3, version3) = components(rep, 13)
-    first = coding(system_uri(system1), code1, text1, version1)
-    second = coding(system_uri(system2), code2, text2, version2)
-    third = coding(system_uri(system3), code3, text3, version3)
-    if not (first or second or third) and not text:
-        return None
-    cc = codeable(first, second, third, text=text or None)
-    return cc
+    # coding() for the triplets that hold a code or text only: most CWE fill one of the three
+    triplets = ((code1, text1, system1, version1), (code2, text2, system2, version2),
+                (code3, text3, system3, version3))
+    codings = [coding(system_uri(system), code, display, version)
+               for code, display, system, version in triplets if code or display]
+    return codeable(*codings, text=text or None)
 
 
 def table_coding(table_id: str, code: str, name: str | None = None) -> dict | None:
@@ -184,24 +185,53 @@ def table_coding(table_id: str, code: str, name: str | None = None) -> dict | No
 @lru_cache(maxsize=4096)  # a pure table lookup, asked for most coded fields
 def mapped(table_name: str, code: str) -> str | None:
     """The FHIR code for a v2 code through one of the IG-derived tables in mappings/hl7v2/tables."""
-    return lookup(T.format(table_name), code.strip()) if code else None
+    return cell(lookup(T.format(table_name), code.strip())) if code else None
 
 
 def mapped_coding(table_name: str, code: str) -> dict | None:
     """The FHIR Coding (system, code, display) for a v2 code through an IG-derived table."""
-    found = _mapped_row(table_name, code)
-    return coding(*found) if found else None
+    found = _mapped_coding(table_name, code)
+    return dict(found) if found else None
 
 
 @lru_cache(maxsize=4096)  # a pure table lookup; mapped_coding builds a fresh dict from it
-def _mapped_row(table_name: str, code: str) -> tuple[str | None, str, str | None] | None:
+def _mapped_coding(table_name: str, code: str) -> tuple[tuple[str, str], ...] | None:
+    """The Coding's items, or None when the table maps no FHIR code for `code`."""
     row = table(T.format(table_name)).get(code.strip()) if code else None
     if not row or not row.get("target") or row["target"].startswith("!"):
         return None
-    return row.get("system") or None, row["target"], row.get("display") or None
+    found = coding(row.get("system") or None, row["target"], row.get("display") or None)
+    return tuple(found.items()) if found else None
 
 
 # -- identifiers -------------------------------------------------------------------------------
+
+def authority(rep: Rep, i: int) -> tuple[str | None, str]:
+    """Component i read as an HD (namespace & universal id & id type): its system URI, as
+    hd_system() gives it, and its label, as hd_label() gives it."""
+    parts = rep[i - 1] if len(rep) >= i else []
+    ns = parts[0].strip() if parts else ""
+    uid = parts[1].strip() if len(parts) > 1 else ""
+    kind = parts[2].strip() if len(parts) > 2 else ""
+    return _authority_system(ns, uid, kind.upper()), ns or uid
+
+
+def identifier(value: str, system: str | None, label: str, type_: dict | None = None,
+               period: dict | None = None) -> dict:
+    """An Identifier (value stripped and not empty): the assigning authority's system, or, when
+    it has none, its label as the assigner's display."""
+    ident = {}
+    if type_:
+        ident["type"] = type_
+    if system:
+        ident["system"] = system
+    ident["value"] = value
+    if period:
+        ident["period"] = period
+    if label and not system:
+        ident["assigner"] = {"display": label}
+    return ident
+
 
 def hd_system(hd: Rep) -> str | None:
     """HD -> a system URI: OID (HD.3=ISO) or UUID, a URI namespace, or a configured authority."""
@@ -221,7 +251,7 @@ def _authority_system(ns: str, uid: str, kind: str) -> str | None:
         if name:
             row = table("identifier-authorities.csv", key="authority").get(name)
             if row:
-                return row["uri"]
+                return cell(row["uri"])
             if _URI.match(name):
                 return name
     return None
@@ -237,33 +267,29 @@ def cx(rep: Rep) -> dict | None:
     value, _, _, _, type_code, _, start, end = components(rep, 8)
     if not value:
         return None
-    authority = sub(rep, 4)
-    system = hd_system(authority)
-    ident = {
-        "type": identifier_type(type_code),
-        "system": system,
-        "value": value,
-        "period": compact({"start": date_only(start), "end": date_only(end)}),
-        "assigner": {"display": hd_label(authority)} if not system and hd_label(authority)
-        else None,
-    }
-    return compact(ident)
+    system, label = authority(rep, 4)
+    period = compact({"start": date_only(start), "end": date_only(end)}) if start or end \
+        else None
+    return identifier(value, system, label, identifier_type(type_code), period)
 
 
 def identifier_type(code: str) -> dict | None:
     """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
-    return codeable(coding(*_identifier_type_coding(code)))
+    return {"coding": [dict(_identifier_type_coding(code))]}
 
 
 @lru_cache(maxsize=1024)  # a pure table lookup, asked for nearly every identifier
-def _identifier_type_coding(code: str) -> tuple[str, str, str | None]:
+def _identifier_type_coding(code: str) -> tuple[tuple[str, str], ...]:
+    """The Coding's items (kept as a tuple: each Identifier gets its own dict)."""
     row = table(T.format("0203-identifier-type")).get(code)
     if row and row.get("target"):
-        return (row.get("system") or V2_TABLE.format("0203"), row["target"],
-                row.get("display") or None)
-    return V2_TABLE.format("0203"), code, None
+        found = coding(row.get("system") or V2_TABLE.format("0203"), row["target"],
+                       row.get("display") or None)
+    else:
+        found = coding(V2_TABLE.format("0203"), code)
+    return tuple(found.items())
 
 
 def ei(rep: Rep, type_code: str | None = None) -> dict | None:
@@ -271,14 +297,8 @@ def ei(rep: Rep, type_code: str | None = None) -> dict | None:
     value, namespace, universal_id, id_type = components(rep, 4)
     if not value:
         return None
-    hd = [[namespace], [universal_id], [id_type]]
-    system = hd_system(hd)
-    return compact({
-        "type": identifier_type(type_code) if type_code else None,
-        "system": system,
-        "value": value,
-        "assigner": {"display": hd_label(hd)} if not system and hd_label(hd) else None,
-    })
+    system = _authority_system(namespace, universal_id, id_type.upper())
+    return identifier(value, system, namespace or universal_id, identifier_type(type_code))
 
 
 def business_key(ids: list[dict], prefer_last: bool = False) -> str | None:

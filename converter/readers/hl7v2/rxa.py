@@ -60,7 +60,7 @@ def map_rxa(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
         "_occurrenceDateTime": None if occurrence else absent("unknown"),
         "recorded": ctx.dt(seg, 22),
         "primarySource": None,
-        "lotNumber": "; ".join(r[0][0] for r in seg.reps(15) if r and r[0] and r[0][0]) or None,
+        "lotNumber": "; ".join(r[0][0] for r in seg.reps(15) if r and r[0] and r[0][0]).strip(),
         "expirationDate": date_only(seg.value(16)) if seg.value(16) else None,
         "manufacturer": _manufacturer(seg, ctx),
         "doseQuantity": quantity(dose, seg.rep(7)) if dose is not None and seg.value(6) != "999"

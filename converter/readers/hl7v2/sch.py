@@ -9,7 +9,7 @@ from ...fhir.datatypes import coding, decimal_or_none
 from ...fhir.ids import ref, resource_id
 from ...vocabulary import lookup
 from .context import Context
-from .datatypes import business_key, c, ei
+from .datatypes import business_key, c, cell, ei
 from .message import Segment
 from .pv1 import location
 
@@ -23,12 +23,12 @@ def map_sch(seg: Segment, ctx: Context) -> dict:
     key = business_key(ids, prefer_last=True) or \
         f"{ctx.key}|SCH"
     status_code = seg.value(25)
-    status = lookup("hl7v2/tables/0278-appointment-status.csv", status_code) if status_code \
-        else None
+    status = cell(lookup("hl7v2/tables/0278-appointment-status.csv", status_code)) \
+        if status_code else None
     if status_code and not status:
         ctx.issue("warning", "unknown-code", f"unknown filler status {status_code!r}", seg, 25)
     if not status:
-        status = lookup("hl7v2/siu-event-status.csv", ctx.event.split("^")[-1]) or "booked"
+        status = cell(lookup("hl7v2/siu-event-status.csv", ctx.event.split("^")[-1])) or "booked"
     timing = seg.rep(11)
     start = ctx.instant(seg, 11, 4, value=c(timing, 4))
     end = ctx.instant(seg, 11, 5, value=c(timing, 5))

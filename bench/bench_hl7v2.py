@@ -6,6 +6,7 @@ and peak memory. Numbers go in the README; run on the 2-core CI-class machine.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -20,13 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "hl7v2")
+    shared = Path(os.environ.get("MEDBUNDLE_SHARED", ROOT.parent / "shared"))
+    ap.add_argument("--corpus", type=Path, default=shared / "corpus" / "hl7v2")
     args = ap.parse_args()
     files = sorted(p for p in args.corpus.rglob("*") if p.suffix in (".hl7", ".txt"))
+    if not files:
+        raise SystemExit(f"no .hl7/.txt files under {args.corpus} (--corpus or MEDBUNDLE_SHARED)")
     blobs = [p.read_bytes() for p in files]
     messages = sum(convert(b, validate=False).fragments for b in blobs)  # warm-up, and count
     print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, {len(__import__('os').sched_getaffinity(0))} cores")
+          f"{platform.python_version()}, {len(os.sched_getaffinity(0))} cores")
     print(f"corpus: {len(files)} files, {messages} messages")
     from converter.validate import validator
 
@@ -68,7 +72,8 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"one stream of {result.fragments} messages: {elapsed:.2f} s, "
+    print(f"one stream of {result.fragments} messages (under tracemalloc, which slows it "
+          f"several times): {elapsed:.2f} s, "
           f"{len(result.bundles)} bundles, tracemalloc peak {peak / 2**20:.1f} MiB, "
           f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

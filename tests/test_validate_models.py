@@ -160,3 +160,24 @@ def test_error_paths_name_the_element():
     paths = {p for p, _ in errors}
     assert ".subject.display" in paths
     assert any(p.startswith(".note[1]") for p in paths)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not found")
+def test_damaged_resources_give_errors_not_exceptions():
+    """`medbundle validate` on hostile JSON: every damaged copy is answered with issues, and one the
+    models refuse always has an error among them (a number where a list belongs made the rule walk
+    raise before)."""
+    from converter.validate import validate_bundle
+
+    rng = random.Random(7)
+    resources = _resources()[::3]
+    checked = 0
+    for resource in resources:
+        for case in (_damaged(resource, rng), _damaged(resource, rng)):
+            issues = validate_bundle(case)  # must not raise
+            if _errors(case, True):
+                checked += 1
+                assert any(i.is_error for i in issues), case
+    assert checked > 300
+    contained = validate_bundle(_observation(contained=5))
+    assert any(i.is_error and i.code == "structure" for i in contained)

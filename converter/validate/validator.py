@@ -36,12 +36,24 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
             _cache.move_to_end(key)
             return hit
     structural = model_problems(resource) if models else empty_value_problems(resource)
-    found = (structural, walk_resource(resource))
+    found = (structural, _walk(resource))
     if key is not None:
         _cache[key] = found
         if len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return found
+
+
+def _walk(resource: dict) -> Findings:
+    """walk_resource, which reads values in the shapes the definitions give them. Where the input
+    breaks a shape so badly that a rule cannot be read (a number where a list belongs), the
+    structural check has already reported the element; the resource's rules are then reported as
+    not checked instead of raising."""
+    try:
+        return walk_resource(resource)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+        return Findings(problems=[("error", "structure", "rules not checked: an element has a "
+                                   f"shape FHIR does not allow ({type(exc).__name__}: {exc})", "")])
 
 
 def _issues(problems: Iterable[Problem], prefix: str, source: str) -> list[Issue]:
@@ -93,7 +105,7 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
         if stripped:
             shell["entry"] = stripped
         issues += _issues(model_problems(shell), "Bundle", source)
-    issues += _issues(walk_resource(bundle).problems, "Bundle", source)
+    issues += _issues(_walk(bundle).problems, "Bundle", source)
     found_by_entry: dict[int, Findings] = {}
     for i, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, dict) else None

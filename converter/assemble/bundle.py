@@ -15,7 +15,7 @@ from ..fragment import Fragment
 from ..issues import Issue, Location
 from . import dedup
 from .chronology import clinical_date, sort_key
-from .merge import MERGED_TYPES, merge
+from .merge import MERGED_TYPES, exact_form, merge
 from .patients import match
 
 BUNDLE_TYPES = ("collection", "transaction", "document")
@@ -35,6 +35,8 @@ class PatientGroup:
     sources: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)  # resource id -> first source
     merged_patients: list[tuple[str, str]] = field(default_factory=list)  # (patient id, source)
+    # resource id -> exact_form of the record kept, for those merged (see `add`)
+    _forms: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def add(self, resource: dict[str, Any], source: str) -> None:
         rid = resource["id"]
@@ -43,7 +45,14 @@ class PatientGroup:
         if old is None:
             self.resources[rid] = resource
         elif resource["resourceType"] in MERGED_TYPES:
-            self.resources[rid] = merge(old, resource)
+            # Most often the record is sent again as it was (every message repeats its sender's
+            # Practitioner, Organization and Location): its form tells so at once, with nothing to
+            # merge, and the form of the record kept is computed once, not at every message.
+            if rid not in self._forms:
+                self._forms[rid] = exact_form(old)
+            if exact_form(resource) != self._forms[rid]:
+                self.resources[rid] = merge(old, resource)
+                del self._forms[rid]
         else:
             # The same clinical fact sent again (a corrected result, an A08 update): the later
             # message wins, and both messages' Provenance still points at it.
@@ -58,16 +67,18 @@ def group_fragments(fragments: Iterable[Fragment]) -> tuple[list[PatientGroup], 
                 if r["resourceType"] == "Patient" and r.get("active") is not False]
     persons, owner, issues = match(patients)
     groups: dict[str, PatientGroup] = {}
+    listed: set[tuple[str, str]] = set()  # (group key, source) already in group.sources
     for frag in frags:
-        first = next((r["id"] for r in frag.resources if r["resourceType"] == "Patient"), "")
+        pids = [r["id"] for r in frag.resources if r["resourceType"] == "Patient"]
+        first = pids[0] if pids else ""
         key = owner.get(first, first)
         group = groups.get(key)
         if group is None:
             group = groups[key] = PatientGroup(key)
-        if frag.source not in group.sources:
+        if (key, frag.source) not in listed:
+            listed.add((key, frag.source))
             group.sources.append(frag.source)
-        renamed = {pid: owner[pid] for r in frag.resources if r["resourceType"] == "Patient"
-                   for pid in [r["id"]] if owner.get(pid, pid) != pid}
+        renamed = {pid: owner[pid] for pid in pids if owner.get(pid, pid) != pid}
         for r in frag.resources:
             if renamed:
                 if r["resourceType"] == "Patient" and r["id"] in renamed:

@@ -172,23 +172,35 @@ _REFERENCE_KEYS = frozenset({"reference", "display"})
 
 
 def rewrite_references(value: Any, replaced: dict[str, str]) -> Any:
-    """`value` with every urn:uuid reference to a replaced id pointing at its replacement."""
+    """`value` with every urn:uuid reference to a replaced id pointing at its replacement, and no
+    list naming one resource twice. A part with nothing to change is returned as it is, not
+    copied (most of a resource is left alone, and copying it all was the cost)."""
     if isinstance(value, dict):
-        out = {}
+        out = value
         for k, v in value.items():
-            if k == "reference" and isinstance(v, str) and v.startswith("urn:uuid:"):
-                target = replaced.get(v[9:])
-                out[k] = f"urn:uuid:{target}" if target else v
+            if isinstance(v, (dict, list)):
+                new = rewrite_references(v, replaced)
+            elif k == "reference" and isinstance(v, str) and v.startswith("urn:uuid:") \
+                    and replaced.get(v[9:]):
+                new = f"urn:uuid:{replaced[v[9:]]}"
             else:
-                out[k] = rewrite_references(v, replaced)
+                continue
+            if new is not v:
+                if out is value:
+                    out = dict(value)  # the first change: copy, in the same key order
+                out[k] = new
         return out
     if isinstance(value, list):
         out_list = []
+        changed = False
         for v in value:
-            v = rewrite_references(v, replaced)
-            if not (isinstance(v, dict) and v.keys() <= _REFERENCE_KEYS and v in out_list):
-                out_list.append(v)  # a list of references may now name one resource twice
-        return out_list
+            new = rewrite_references(v, replaced) if isinstance(v, (dict, list)) else v
+            if isinstance(new, dict) and new.keys() <= _REFERENCE_KEYS and new in out_list:
+                changed = True  # a list of references may now name one resource twice
+                continue
+            changed = changed or new is not v
+            out_list.append(new)
+        return out_list if changed else value
     return value
 
 

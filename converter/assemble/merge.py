@@ -5,13 +5,12 @@ from typing import Any
 
 import msgspec
 
-_ENCODER = msgspec.json.Encoder(decimal_format="number", order="deterministic")
-_key = _ENCODER.encode
-
-
-def _keys(items: list) -> list[bytes]:
-    """`_key` of each item, in one call: JSON lines hold no raw newline, so each line is one item."""
-    return _ENCODER.encode_lines(items).split(b"\n")[:-1]
+# Two list items are one when their encoded forms are equal (not `==`, which takes 1 and 1.0, or
+# two Decimal spellings of one number, for the same); keys sorted, so that their order does not count.
+_key = msgspec.json.Encoder(decimal_format="number", order="deterministic").encode
+# The encoded form as it stands, keys in their order (quicker: nothing to sort). A record whose
+# form equals that of the one kept is that record sent again: merging it would add nothing.
+exact_form = msgspec.json.Encoder(decimal_format="number").encode
 
 # Resources that describe a person or place: several sources add to one record.
 MERGED_TYPES = frozenset({"Patient", "Practitioner", "Organization", "Location", "RelatedPerson",
@@ -25,11 +24,9 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     order and the result must not depend on anything else. The result is a new dict (callers
     update `old` from it).
     """
-    if old == new and _key(old) == _key(new):
-        # `new` is `old` sent again (most merges: every message repeats its sender's Practitioner,
-        # Organization and Location), so the result is a copy of `old`: no need to unite lists
-        # item by item. `==` is quick and mostly decides; the encoded forms confirm it, as merging
-        # tells apart what `==` does not (1 and 1.0, two Decimal spellings of one number).
+    if old == new and exact_form(old) == exact_form(new):
+        # `new` is `old` sent again, so the result is a copy of `old`: no need to unite lists
+        # item by item. `==` is quick and mostly decides; the forms confirm it.
         return dict(old)
     out = dict(old)
     for k, v in new.items():
@@ -50,9 +47,10 @@ def _identity(item: Any) -> tuple | None:
 
 def _unite(first: list, second: list) -> list:
     merged = list(first)
-    seen = set(_keys(merged))
+    seen = {_key(x) for x in merged}
     by_identity: dict[tuple, int] | None = None
-    for x, key in zip(second, _keys(second)):
+    for x in second:
+        key = _key(x)
         if key in seen:
             continue
         if by_identity is None:  # only now, as most often `second` adds nothing new

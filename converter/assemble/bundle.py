@@ -65,7 +65,10 @@ def group_fragments(fragments: Iterable[Fragment]) -> tuple[list[PatientGroup], 
         [f for f in fragments if not f.unusable and f.resources])
     patients = [(r, f.source) for f in frags for r in f.resources
                 if r["resourceType"] == "Patient" and r.get("active") is not False]
-    persons, owner, issues = match(patients)
+    if len(patients) > 1:
+        _, owner, issues = match(patients)
+    else:  # one Patient record (most messages): nobody to match it with, it is its own person
+        owner, issues = {r["id"]: r["id"] for r, _ in patients}, []
     groups: dict[str, PatientGroup] = {}
     listed: set[tuple[str, str]] = set()  # (group key, source) already in group.sources
     for frag in frags:

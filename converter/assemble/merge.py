@@ -46,6 +46,8 @@ def _identity(item: Any) -> tuple | None:
 
 
 def _unite(first: list, second: list) -> list:
+    if first == second and exact_form(first) == exact_form(second):
+        return list(first)  # the same items: nothing to add (told as in `merge`)
     merged = list(first)
     seen = {_key(x) for x in merged}
     by_identity: dict[tuple, int] | None = None

@@ -6,7 +6,7 @@ from typing import Any
 import msgspec
 
 # Two list items are one when their encoded forms are equal (not `==`, which takes 1 and 1.0, or
-# two Decimal spellings of one number, for the same); keys sorted, so that their order does not count.
+# two Decimal spellings of one number, for the same); keys sorted, so their order does not count.
 _key = msgspec.json.Encoder(decimal_format="number", order="deterministic").encode
 # The encoded form as it stands, keys in their order (quicker: nothing to sort). A record whose
 # form equals that of the one kept is that record sent again: merging it would add nothing.

@@ -1,10 +1,9 @@
 """AL1 and IAM -> AllergyIntolerance (V2-to-FHIR AL1[AllergyIntolerance], IAM[AllergyIntolerance])."""
 from __future__ import annotations
 
-from ...fhir.datatypes import coding
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import compact, date_only, mapped
+from .datatypes import compact, date_only, fixed_coding, mapped
 from .message import Segment
 
 CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
@@ -38,8 +37,8 @@ def map_al1(seg: Segment, ctx: Context) -> dict | None:
         "resourceType": "AllergyIntolerance",
         "id": resource_id("AllergyIntolerance", ctx.patient["id"] if ctx.patient else ctx.key,
                           seg.value(3, 1) or seg.value(3, 2)),
-        "clinicalStatus": {"coding": [coding(CLINICAL, clinical_status)]},
-        "verificationStatus": {"coding": [coding(VERIFICATION, "confirmed")]},
+        "clinicalStatus": {"coding": [fixed_coding(CLINICAL, clinical_status)]},
+        "verificationStatus": {"coding": [fixed_coding(VERIFICATION, "confirmed")]},
         "type": "allergy" if type_code not in ("MC", "") else None,
         "category": [category] if category in ("food", "medication", "environment", "biologic")
         else None,

@@ -175,6 +175,17 @@ def cwe(rep: Rep) -> dict | None:
     return codeable(*codings, text=text or None)
 
 
+def fixed_coding(system: str, code: str, display: str | None = None) -> dict:
+    """coding() for a code the map names itself (a category, a participant type): built once per
+    distinct code, a fresh dict each call."""
+    return dict(_fixed_coding(system, code, display))
+
+
+@lru_cache(maxsize=256)  # called with constants only: a handful of distinct codes
+def _fixed_coding(system: str, code: str, display: str | None) -> tuple[tuple[str, str], ...]:
+    return tuple(coding(system, code, display).items())
+
+
 def table_coding(table_id: str, code: str, name: str | None = None) -> dict | None:
     """A Coding in the v2 table's own code system (for codes with no FHIR concept map)."""
     if not code:

@@ -1,10 +1,9 @@
 """DG1 -> Condition, and Encounter.diagnosis in an encounter (V2-to-FHIR DG1[Condition])."""
 from __future__ import annotations
 
-from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import business_key, ei, table_coding
+from .datatypes import business_key, ei, fixed_coding, table_coding
 from .message import Segment
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -35,11 +34,11 @@ def map_dg1(seg: Segment, ctx: Context) -> dict | None:
             "Condition", ctx.patient["id"] if ctx.patient else ctx.key,
             ctx.encounter["id"] if ctx.encounter else "", seg.value(3, 1) or seg.value(4)),
         "identifier": identifiers,
-        "verificationStatus": {"coding": [coding(
+        "verificationStatus": {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/condition-ver-status", "entered-in-error")]}
         if seg.value(21).upper() == "D" else None,
-        "category": [{"coding": [coding(CATEGORY, "encounter-diagnosis" if in_encounter
-                                         else "problem-list-item")]}],
+        "category": [{"coding": [fixed_coding(CATEGORY, "encounter-diagnosis" if in_encounter
+                                               else "problem-list-item")]}],
         "code": code,
         "subject": ctx.subject(),
         "encounter": ctx.context_encounter(),
@@ -55,7 +54,7 @@ def map_dg1(seg: Segment, ctx: Context) -> dict | None:
         rank = seg.value(15)
         ctx.encounter.setdefault("diagnosis", []).append({k: v for k, v in {
             "condition": ref(cond),
-            "use": {"coding": [coding(DIAGNOSIS_ROLE, *use)]} if use else
+            "use": {"coding": [fixed_coding(DIAGNOSIS_ROLE, *use)]} if use else
             ({"coding": [table_coding("0052", dtype)]} if dtype else None),
             "rank": int(rank) if rank.isdigit() and int(rank) > 0 else None,
         }.items() if v is not None})

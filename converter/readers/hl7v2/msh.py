@@ -6,7 +6,7 @@ from ... import __version__
 from ...fhir.datatypes import absent, coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, c, compact, hd_label, hd_system
+from .datatypes import V2_TABLE, c, compact, fixed_coding, hd_label, hd_system
 from .message import Segment
 
 PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
@@ -27,7 +27,7 @@ def map_msh(seg: Segment, ctx: Context) -> dict:
         "resourceType": "MessageHeader",
         "id": resource_id("MessageHeader", ctx.key),
         "eventCoding": coding(V2_TABLE.format("0003"), seg.value(9, 2) or seg.value(9, 1),
-                              None) or coding(
+                              None) or fixed_coding(
             "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", "Unknown"),
         "source": compact({"name": source_name,
                            "endpoint": _endpoint(sender_app) or f"urn:medbundle:v2-application:"
@@ -67,16 +67,16 @@ def provenance(ctx: Context, msh: Segment) -> dict:
     recorded = (ctx.dt(evn, 2) if evn is not None else None) or ctx.dt(msh, 7)
     operator = ctx.practitioner(evn.rep(5)) if evn is not None and evn.value(5, 1) else None
     reason = ctx.code(evn, 4) if evn is not None else None
-    agents = [{"type": {"coding": [coding(
+    agents = [{"type": {"coding": [fixed_coding(
         "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler",
         "Assembler")]}, "who": {"display": f"medbundle {__version__}"}}]
     if operator:
-        agents.append({"type": {"coding": [coding(
+        agents.append({"type": {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "enterer",
             "Enterer")]}, "who": operator})
     sender = c(msh.rep(4), 1) or c(msh.rep(3), 1)
     if sender:
-        agents.append({"type": {"coding": [coding(
+        agents.append({"type": {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author",
             "Author")]}, "who": {"display": sender}})
     return ctx.add({
@@ -86,7 +86,7 @@ def provenance(ctx: Context, msh: Segment) -> dict:
         "recorded": recorded if recorded and "T" in recorded else None,
         # recorded is an instant; a message time without offset is not one, and none is invented
         "_recorded": None if recorded and "T" in recorded else absent("unknown"),
-        "activity": {"coding": [coding(PROVENANCE_ACTIVITY, "CREATE", "create")]},
+        "activity": {"coding": [fixed_coding(PROVENANCE_ACTIVITY, "CREATE", "create")]},
         "reason": [reason] if reason else None,
         "occurredDateTime": ctx.dt(evn, 6) if evn is not None and evn.value(6) else None,
         "agent": agents,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from ...fhir.datatypes import UCUM, coding, decimal_or_none, prune
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import c, clone, compact, cwe, ei, mapped, system_uri, time_of
+from .datatypes import c, clone, compact, cwe, ei, fixed_coding, mapped, system_uri, time_of
 from .message import Rep, Segment
 
 TEXT_TYPES = frozenset({"TX", "FT"})  # text-report lines: carried as the report's text
@@ -164,7 +164,7 @@ def status(seg: Segment, ctx: Context) -> tuple[str, dict | None]:
         return "unknown", None
     target = mapped("0085-observation-status", code)
     if code == "N":
-        return "final", {"coding": [coding(
+        return "final", {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-asked", "Not Asked")]}
     if not target:
         ctx.issue("warning", "unknown-code", f"unknown result status {code!r}; status 'unknown'",
@@ -207,7 +207,7 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
                           seg.value(4)),
         "identifier": [x for x in [ei(seg.rep(21))] if x],
         "status": status_code,
-        "category": [{"coding": [coding(OBS_CATEGORY, category)]}] if category else None,
+        "category": [{"coding": [fixed_coding(OBS_CATEGORY, category)]}] if category else None,
         "code": code,
         "subject": ctx.subject(),
         "encounter": ctx.context_encounter(),
@@ -237,7 +237,7 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
     if values:
         obs.pop("dataAbsentReason", None)  # obs-6: a value and a reason for its absence exclude
     elif absent_reason is None:
-        obs["dataAbsentReason"] = {"coding": [coding(
+        obs["dataAbsentReason"] = {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/data-absent-reason",
             "not-performed" if status_code == "cancelled" else "unknown")]}
     seg.touch(2, 4, 5, 6, 7, 11)

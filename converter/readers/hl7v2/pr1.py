@@ -1,10 +1,10 @@
 """PR1 -> Procedure (V2-to-FHIR PR1[Procedure]); every PR1 of a message, not only the first."""
 from __future__ import annotations
 
-from ...fhir.datatypes import absent, coding
+from ...fhir.datatypes import absent
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import business_key, compact, ei
+from .datatypes import business_key, compact, ei, fixed_coding
 from .message import Segment
 
 SNOMED = "http://snomed.info/sct"
@@ -28,8 +28,8 @@ def map_pr1(seg: Segment, ctx: Context) -> dict | None:
         for r in seg.reps(n):
             who = ctx.practitioner(r)
             if who:
-                performers.append(compact({"function": {"coding": [coding(SNOMED, fn, label)]}
-                                           if fn else None, "actor": who}))
+                function = {"coding": [fixed_coding(SNOMED, fn, label)]} if fn else None
+                performers.append(compact({"function": function, "actor": who}))
     identifiers = [x for x in (ei(r) for r in seg.reps(19)) if x]
     performed = ctx.dt(seg, 5)
     proc = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, c, compact, cx, hd_label, mapped, mapped_coding, sub, \
-    table_coding
+from .datatypes import V2_TABLE, c, compact, cx, fixed_coding, hd_label, mapped, mapped_coding, \
+    sub, table_coding
 from .message import Rep, Segment
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -21,7 +21,8 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
     klass_code = seg.value(2)
     klass = mapped_coding("0004-encounter-class", klass_code) or table_coding("0004", klass_code)
     if klass is None:
-        klass = coding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown")
+        klass = fixed_coding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK",
+                             "unknown")
     visit = [x for x in (cx(r) for r in seg.reps(19)) if x]
     for v in visit:
         v.setdefault("type", {"coding": [{"system": V2_TABLE.format("0203"), "code": "VN"}]})
@@ -37,8 +38,9 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
         for r in seg.reps(n):
             who = ctx.practitioner(r)
             if who:
-                participants.append({"type": [{"coding": [coding(PARTICIPATION, code, display)]}],
-                                     "individual": who})
+                participants.append({
+                    "type": [{"coding": [fixed_coding(PARTICIPATION, code, display)]}],
+                    "individual": who})
     locations = []
     for n, loc_status in ((3, "planned" if klass_code == "P" else "active"), (6, "completed"),
                           (11, "reserved"), (42, "planned"), (43, "completed")):
@@ -95,7 +97,7 @@ def location(pl: Rep, ctx: Context) -> dict | None:
         "id": loc_id,
         "name": name,
         "description": c(pl, 9) or None,
-        "physicalType": {"coding": [coding(
+        "physicalType": {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/location-physical-type", physical)]},
     })
 

@@ -1,10 +1,10 @@
 """RXA and RXR -> Immunization (V2-to-FHIR RXA[Immunization], RXR[Immunization])."""
 from __future__ import annotations
 
-from ...fhir.datatypes import absent, coding, decimal_or_none
+from ...fhir.datatypes import absent, decimal_or_none
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import business_key, c, compact, date_only, ei, mapped, system_uri
+from .datatypes import business_key, c, compact, date_only, ei, fixed_coding, mapped, system_uri
 from .message import Segment
 from .obx import quantity
 
@@ -35,14 +35,14 @@ def map_rxa(seg: Segment, ctx: Context, orc: Segment | None) -> dict | None:
     for r in seg.reps(10):
         who = ctx.practitioner(r)
         if who:
-            performers.append({"function": {"coding": [coding(PERFORMER_FUNCTION, "AP",
-                                                              "Administering Provider")]},
+            performers.append({"function": {"coding": [fixed_coding(PERFORMER_FUNCTION, "AP",
+                                                                    "Administering Provider")]},
                                "actor": who})
     if orc is not None and orc.value(12, 1) + orc.value(12, 2):
         who = ctx.practitioner(orc.rep(12))
         if who:
-            performers.append({"function": {"coding": [coding(PERFORMER_FUNCTION, "OP",
-                                                              "Ordering Provider")]},
+            performers.append({"function": {"coding": [fixed_coding(PERFORMER_FUNCTION, "OP",
+                                                                    "Ordering Provider")]},
                                "actor": who})
         orc.touch(12)
     imm = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ...fhir.datatypes import coding, decimal_or_none
+from ...fhir.datatypes import decimal_or_none
 from ...fhir.ids import ref, resource_id
 from ...vocabulary import lookup
 from .context import Context
-from .datatypes import business_key, c, cell, ei
+from .datatypes import business_key, c, cell, ei, fixed_coding
 from .message import Segment
 from .pv1 import location
 
@@ -41,8 +41,9 @@ def map_sch(seg: Segment, ctx: Context) -> dict:
         for r in seg.reps(n):
             who = ctx.practitioner(r)
             if who:
-                participants.append({"type": [{"coding": [coding(PARTICIPATION, code, display)]}],
-                                     "actor": who, "status": "accepted"})
+                participants.append({
+                    "type": [{"coding": [fixed_coding(PARTICIPATION, code, display)]}],
+                    "actor": who, "status": "accepted"})
     reason = ctx.code(seg, 7) or ctx.code(seg, 6)
     appointment = {
         "resourceType": "Appointment",

@@ -25,10 +25,11 @@ class Node:
     min: int
     max: int  # -1 = unbounded
     children: list["Node"] | None = None  # None for a segment
+    # children is not None: an attribute, not a property, as placing each segment asks it often
+    is_group: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def is_group(self) -> bool:
-        return self.children is not None
+    def __post_init__(self) -> None:
+        self.is_group = self.children is not None
 
 
 @dataclass

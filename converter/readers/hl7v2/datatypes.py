@@ -136,7 +136,7 @@ def time_of(text: str) -> str | None:
 def cell(text: str | None) -> str | None:
     """A value read from a vocabulary table, stripped (a user's override table may pad it), or
     None when it holds nothing: elements are built with their text stripped (see compact)."""
-    return text.strip() or None if text else None
+    return (text.strip() or None) if text else None
 
 
 @lru_cache(maxsize=4096)  # a pure lookup in tables read once per process, called per coding

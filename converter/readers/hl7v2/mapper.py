@@ -332,8 +332,8 @@ def _truncation(msg: Message, tree: Group, root, version: str, frag: Fragment,
 
 def _report_unmapped(msg: Message, frag: Fragment, source: str) -> None:
     """Segments no map read (a folded one only when it holds values: an empty TQ1 says nothing),
-    then the valued fields of the others that no map read (about fifty notes per message: made
-    with positional arguments, no helper call each)."""
+    then the valued fields of the others that no map read (about forty notes per message: each
+    made with positional arguments, no helper call)."""
     issues, index = frag.issues, msg.index
     for seg in msg.segments:
         if not seg._read:

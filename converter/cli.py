@@ -156,9 +156,9 @@ def convert(
     report: Optional[Path] = typer.Option(None, "--report",
                                           help="Write every issue as a FHIR OperationOutcome."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip validation (faster)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0,
-                             help="Read and validate in this many processes; 0 (default): one "
-                                  "per core, used when the input is big enough to gain."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=0,
+                             help="Read and validate in this many processes (0: one per core), "
+                                  "when the input is big enough to gain."),
     keep_source: bool = typer.Option(False, "--keep-source",
                                      help="Carry each CDA document itself in the Bundle (a "
                                           "DocumentReference with the original, base64)."),

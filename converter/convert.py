@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
 
+from . import collector
 from .assemble import assemble
 from .fragment import Fragment
 from .issues import Issue, Location, has_errors
@@ -62,30 +63,31 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
     (0: one per available core; see converter/parallel.py), when the input is big enough to gain;
     the output is the same.
     """
-    sources, issues = discover(inputs, format, stdin)
-    executor = None
-    if workers != 1:
-        from .parallel import available_cores, pool
+    with collector.paused():  # the output is trees: refcounting frees it (collector.py)
+        sources, issues = discover(inputs, format, stdin)
+        executor = None
+        if workers != 1:
+            from .parallel import available_cores, pool
 
-        workers = workers if workers > 1 else available_cores()
-        executor = pool(workers) if workers > 1 else None
-    try:
-        fragments = _read_all(sources, issues, keep_source, on_fragment, executor, workers)
-        result = Result(issues=issues, fragments=len(fragments))
-        assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
-        issues.extend(assembly_issues)
-        result.bundles = [bundle for _group, bundle in assembled]
-        if validate and executor is not None:
-            from .parallel import validate_all
+            workers = workers if workers > 1 else available_cores()
+            executor = pool(workers) if workers > 1 else None
+        try:
+            fragments = _read_all(sources, issues, keep_source, on_fragment, executor, workers)
+            result = Result(issues=issues, fragments=len(fragments))
+            assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
+            issues.extend(assembly_issues)
+            result.bundles = [bundle for _group, bundle in assembled]
+            if validate and executor is not None:
+                from .parallel import validate_all
 
-            for found in validate_all(executor, result.bundles, workers):
-                issues.extend(found)
-        elif validate:
-            for bundle in result.bundles:
-                issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
-    finally:
-        if executor is not None:
-            executor.shutdown()
+                for found in validate_all(executor, result.bundles, workers):
+                    issues.extend(found)
+            elif validate:
+                for bundle in result.bundles:
+                    issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
+        finally:
+            if executor is not None:
+                executor.shutdown()
     if not validate:
         issues.append(Issue("information", "validation-skipped",
                             "validation turned off (--no-validate): the Bundle was not checked"))

@@ -32,7 +32,7 @@ MIN_UNITS, MIN_RESOURCES = 16, 256
 
 
 def available_cores() -> int:
-    """The cores this process may run on (what `--jobs 0`, the CLI default, uses)."""
+    """The cores this process may run on (what `--jobs 0` uses)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .static import loads_static_data
+from .collector import loads_static_data
 
 
 def _read_rows(text: str) -> list[dict[str, str]]:

@@ -170,3 +170,19 @@ def test_parallel_conversion_of_one_stream_gives_the_same_bytes(monkeypatch):
     assert serial.fragments == parallel.fragments >= 40
     assert [dumps(b) for b in serial.bundles] == [dumps(b) for b in parallel.bundles]
     assert [str(i) for i in serial.issues] == [str(i) for i in parallel.issues]
+
+
+def test_conversion_pauses_the_cycle_collector_only_while_it_runs():
+    import gc
+
+    data = (SAMPLES / "cross-source" / "adt.hl7").read_bytes()
+    assert gc.isenabled()
+    seen = []
+    convert(data, on_fragment=lambda frag: seen.append(gc.isenabled()))
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller's own choice is kept
+    try:
+        convert(data)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

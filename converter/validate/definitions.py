@@ -16,7 +16,7 @@ from importlib import resources
 from decimal import Decimal
 from typing import Any, Callable
 
-from ..static import loads_static_data
+from ..collector import loads_static_data
 from ..vocabulary import table
 from . import fhirpath
 from .narrative import html_checks

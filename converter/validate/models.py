@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 
-from ..static import loads_static_data
+from ..collector import loads_static_data
 
 # fhir_core's hooks, by qualified name (the functions are closures or bound methods).
 _CHILD_VALIDATOR = "FhirBase.__get_pydantic_core_schema__.<locals>._validate"

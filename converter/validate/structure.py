@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from ..static import loads_static_data
+from ..collector import loads_static_data
 from . import models
 
 

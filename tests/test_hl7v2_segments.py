@@ -163,6 +163,18 @@ def test_files_joined_with_their_byte_order_marks_stay_separate_messages():
     assert not [i for i in result.issues if "joined to the previous" in i.message]
 
 
+def test_two_messages_one_saying_deceased_the_other_when_give_one_valid_patient():
+    """PID-30 'Y' (deceasedBoolean) in one message, PID-29 (deceasedDateTime) in the next: the
+    merged Patient keeps the first (deceased[x] holds one type; both made the Bundle invalid)."""
+    pid = "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F" + "|" * 20
+    first = _msg(MSH, pid + "||Y")  # PID-30
+    second = _msg(MSH.replace("MSG1", "MSG2"), pid + "|202301020304+0100")  # PID-29
+    result = convert(first + second)
+    patient = one(result.bundle, "Patient")
+    assert patient["deceasedBoolean"] is True and "deceasedDateTime" not in patient
+    assert result.ok, [str(i) for i in result.issues if i.is_error]
+
+
 def test_many_messages_one_bundle_per_patient():
     a = (MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F")
     b_ = (MSH.replace("MSG1", "MSG2"), "PID|1||43^^^HOSP^MR||Roe^Rick||19700101|M")

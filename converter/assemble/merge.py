@@ -1,6 +1,7 @@
 """Merging two versions of the same resource (same deterministic id) without losing anything."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -31,10 +32,31 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     out = dict(old)
     for k, v in new.items():
         if k not in out:
-            out[k] = v
+            if not _other_type_of_choice(out, k):  # deceased[x] holds one type: first one kept
+                out[k] = v
         elif isinstance(v, list) and isinstance(out[k], list):
             out[k] = _unite(out[k], v)
     return out
+
+
+# A choice element's JSON name is its name and a type (deceasedBoolean, deceasedDateTime); the
+# merged types (Patient, Medication...) have a few at the top level, which is all merge() unites.
+_CHOICE = re.compile(r"_?([a-z][A-Za-z]*?)(Boolean|DateTime|Date|Instant|Time|Integer|"
+                     r"PositiveInt|UnsignedInt|Decimal|String|Code|Uri|Url|Markdown|"
+                     r"CodeableConcept|Coding|Quantity|Range|Ratio|Period|Age|Duration|"
+                     r"Reference|Attachment|Identifier|Timing|Address|HumanName|Annotation)")
+
+
+def _other_type_of_choice(record: dict[str, Any], key: str) -> bool:
+    """Whether `record` already holds the choice element `key` names, with another type."""
+    m = _CHOICE.fullmatch(key)
+    if m is None:
+        return False
+    for other in record:
+        o = _CHOICE.fullmatch(other)
+        if o is not None and o.group(1) == m.group(1) and other.lstrip("_") != key.lstrip("_"):
+            return True
+    return False
 
 
 def _identity(item: Any) -> tuple | None:

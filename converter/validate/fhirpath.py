@@ -78,16 +78,21 @@ def truth(coll: list) -> bool | None:
     return v if isinstance(v, bool) else True
 
 
-def _child(item: Any, name: str, out: list) -> None:
-    """Append the values of child `name` of `item` (value[x] for a choice, `_name` extensions)."""
-    if not isinstance(item, dict):
-        return
+def _member(item: dict, name: str) -> tuple[str, Any]:
+    """The JSON name and value of child `name` (`valueQuantity` for the choice `value`)."""
     v = item.get(name)
     if v is None and name in CHOICE_NAMES:
         for k, cv in item.items():
             if k.startswith(name) and k[len(name):] in TYPE_SUFFIXES:
-                name, v = k, cv
-                break
+                return k, cv
+    return name, v
+
+
+def _child(item: Any, name: str, out: list) -> None:
+    """Append the values of child `name` of `item` (value[x] for a choice, `_name` extensions)."""
+    if not isinstance(item, dict):
+        return
+    name, v = _member(item, name)
     if v is None:
         ext = item.get("_" + name)
         if isinstance(ext, list):
@@ -104,12 +109,7 @@ def _has_child(item: Any, name: str) -> bool:
     """Whether `_child(item, name, out)` would append anything: `name.exists()` without the list."""
     if not isinstance(item, dict):
         return False
-    v = item.get(name)
-    if v is None and name in CHOICE_NAMES:
-        for k, cv in item.items():
-            if k.startswith(name) and k[len(name):] in TYPE_SUFFIXES:
-                name, v = k, cv
-                break
+    name, v = _member(item, name)
     if v is None:
         ext = item.get("_" + name)
         if isinstance(ext, list):

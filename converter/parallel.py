@@ -22,7 +22,7 @@ from .issues import Issue
 from .readers import reader_module
 from .sources import Source
 from .validate import validate_bundle
-from .validate.validator import resource_findings
+from .validate.validator import bundle_entries, resource_findings
 
 PARALLEL_FORMATS = frozenset({"hl7v2", "cda"})
 CHUNKS_PER_WORKER = 4  # small enough chunks to even out uneven messages, few enough to batch IPC
@@ -81,20 +81,14 @@ def _findings(resources: Sequence[dict]) -> list:
 def validate_all(executor: ProcessPoolExecutor, bundles: list[dict],
                  workers: int) -> list[list[Issue]]:
     """The validation issues of each Bundle, in order: resources checked in the pool."""
-    resources = [e["resource"] for b in bundles for e in _entries(b)
-                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    # per Bundle, each entry's resource when it is one to check (validate_bundle's own rule)
+    slots = [[e["resource"] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+              else None for e in bundle_entries(b)] for b in bundles]
+    resources = [r for per_bundle in slots for r in per_bundle if r is not None]
     if len(resources) < MIN_RESOURCES:
         found = iter(_findings(resources))
     else:
         found = iter(chain.from_iterable(executor.map(_findings, _chunks(resources, workers))))
-    out = []
-    for bundle in bundles:
-        per_entry = [next(found) if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                     else None for e in _entries(bundle)]
-        out.append(validate_bundle(bundle, source=f"Bundle/{bundle['id']}", findings=per_entry))
-    return out
-
-
-def _entries(bundle: dict) -> list:
-    entries = bundle.get("entry")
-    return entries if isinstance(entries, list) else []
+    return [validate_bundle(bundle, source=f"Bundle/{bundle['id']}",
+                            findings=[None if r is None else next(found) for r in per_bundle])
+            for bundle, per_bundle in zip(bundles, slots)]

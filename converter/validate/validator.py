@@ -79,6 +79,12 @@ def validate_resource(resource: dict, expression: str = "", source: str = "", *,
     return issues
 
 
+def bundle_entries(bundle: dict) -> list:
+    """Bundle.entry when it is a list (anything else is the structural check's to report)."""
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else []
+
+
 def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = None,
                     models: bool = True,
                     findings: Sequence[tuple[list[Problem], Findings] | None] | None = None
@@ -96,7 +102,7 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
                       Location(source=source))]
     if bundle["resourceType"] != "Bundle":
         return validate_resource(bundle, source=source, profile=profile, models=models)
-    entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
+    entries = bundle_entries(bundle)
     issues: list[Issue] = []
     if models:
         shell = {k: v for k, v in bundle.items() if k != "entry"}

@@ -647,8 +647,10 @@ class Compiler:
         operands = tuple(self.predicate(c)[0] for c in _operands(node, op))
         unknown = True if holds else None
         if op == "and":
-            return _all_of(operands, unknown)
-        return _either(*operands, unknown) if len(operands) == 2 else _any_of(operands, unknown)
+            return _junction(operands, False, unknown)
+        if len(operands) == 2:
+            return _either(*operands, unknown)
+        return _junction(operands, True, unknown)
 
     def _inequality_predicate(self, node: dict) -> Callable:
         a, b = (self.expr(c) for c in node["children"])
@@ -786,23 +788,24 @@ def _operands(node: dict, op: str) -> list[dict]:
     return out
 
 
-def _any_of(preds: tuple, unknown: bool | None) -> Callable:
-    """`a or b or ...` in three-valued logic: true at the first true operand (the others are not
-    evaluated), false when all are false, else `unknown`."""
-    def any_of(item, env):
-        result = False
+def _junction(preds: tuple, decisive: bool, unknown: bool | None) -> Callable:
+    """`a or b or ...` (decisive True) or `a and b and ...` (decisive False) in three-valued logic:
+    `decisive` at the first operand that is it (the others are not evaluated), the other truth
+    value when all operands are that, else `unknown`."""
+    def junction(item, env):
+        result = not decisive
         for pred in preds:
             x = pred(item, env)
-            if x is True:
-                return True
+            if x is decisive:
+                return decisive
             if x is None:
                 result = unknown
         return result
-    return any_of
+    return junction
 
 
 def _either(a: Callable, b: Callable, unknown: bool | None) -> Callable:
-    """_any_of of two operands, unrolled (ref-1 on every Reference, cpt-2, qty-3...)."""
+    """`a or b`: _junction of two operands, unrolled (ref-1 on every Reference, cpt-2, qty-3...)."""
     def either(item, env):
         x = a(item, env)
         if x is True:
@@ -812,21 +815,6 @@ def _either(a: Callable, b: Callable, unknown: bool | None) -> Callable:
             return True
         return False if x is False and y is False else unknown
     return either
-
-
-def _all_of(preds: tuple, unknown: bool | None) -> Callable:
-    """`a and b and ...`: false at the first false operand, true when all are true, else
-    `unknown`."""
-    def all_of(item, env):
-        result = True
-        for pred in preds:
-            x = pred(item, env)
-            if x is False:
-                return False
-            if x is None:
-                result = unknown
-        return result
-    return all_of
 
 
 def _implies(a: Callable, b: Callable) -> Callable:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Callable
+
+from .terminology import BUILT, needs_repair, quantity_needs_repair
 
 UCUM = "http://unitsofmeasure.org"
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
@@ -72,7 +74,31 @@ def coding(system: str | None, code: str | None, display: str | None = None,
                 out[key] = value
         elif value is not None:
             out.update(prune({key: value}))  # not text: the general rule
-    return out or None
+    if not out:
+        return None
+    screen(out)
+    return out
+
+
+def screen(element: dict) -> None:
+    """Tell the code repairs about a Coding or Identifier (no Quantity) just built: mark `BUILT`
+    when the repair walk would change it (see converter/fhir/terminology.py). Every builder of
+    such an element calls it, also for one built from a cache; a copy of a screened element needs
+    no second call."""
+    _mark(element, needs_repair)
+
+
+def screen_quantity(quantity: dict) -> None:
+    """screen() for a Quantity."""
+    _mark(quantity, quantity_needs_repair)
+
+
+def _mark(element: dict, verdict: Callable[[str | None, str | None], bool]) -> None:
+    system, code = element.get("system"), element.get("code")
+    # a system or code that is no text is left to the walk (the verdicts are memoised on text)
+    if not (type(system) is str or system is None) or not (type(code) is str or code is None) \
+            or verdict(system, code):
+        BUILT.unsettled = True
 
 
 def codeable(*codings: dict | None, text: str | None = None) -> dict | None:

@@ -7,6 +7,13 @@ and display are kept and only the false claim goes: the system of a code its sys
 the `code` of a unit that is not UCUM (the unit text stays). Each repair is returned as a note for
 the reader to report with its location. The checks are the validator's own (converter.validate),
 so reader and validator agree.
+
+The walk over every element of every resource is most of the cost, while most messages need no
+repair at all. So the builders of elements with a system (codings, identifiers, quantities) ask
+`needs_repair` / `quantity_needs_repair` whether the walk would change what they built, and mark
+`BUILT` when it would; a reader that resets `BUILT` before mapping a message walks it only when
+marked (converter/readers/hl7v2/context.py). Both verdicts mirror `_repair_element` exactly
+(tests/test_fast_paths.py compares them).
 """
 from __future__ import annotations
 
@@ -19,6 +26,50 @@ from ..validate.ucum import is_valid as ucum_valid
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
+
+
+class BuiltElements:
+    """Whether an element built since `reset()` is one `repair()` would change (see the module
+    docstring): set by the builders (fhir/datatypes.screen), read by the HL7 v2 reader, which
+    maps one message at a time in a process. Other readers build codings too and ignore it."""
+
+    __slots__ = ("unsettled",)
+
+    def __init__(self) -> None:
+        self.unsettled = False
+
+    def reset(self) -> None:
+        self.unsettled = False
+
+
+BUILT = BuiltElements()
+
+
+@lru_cache(maxsize=8192)  # pure; asked for every coding and identifier a reader builds
+def needs_repair(system: str | None, code: str | None) -> bool:
+    """True when `_repair_element` would change (or report) a Coding or Identifier, no Quantity,
+    with this system and code (None: the element has no such key)."""
+    if system is None:
+        return False
+    if system.startswith("urn:oid:"):
+        if definitions().oids.get(system[8:]):
+            return True  # given its canonical URI
+        if code is None and uri_problem(system):
+            return True  # kept as assigner
+    return code is not None and _coding_problem(system, code) is not None
+
+
+@lru_cache(maxsize=1024)  # pure; asked for every Quantity a reader builds
+def quantity_needs_repair(system: str | None, code: str | None) -> bool:
+    """needs_repair() for a Quantity (an element with a unit, comparator or numeric value)."""
+    if system is None:
+        return code is not None  # qty-3: the code goes, the unit stays
+    if system.startswith("urn:oid:"):
+        if definitions().oids.get(system[8:]):
+            return True
+        if code is None and uri_problem(system):
+            return True
+    return code is not None and system == UCUM and not ucum_valid(code)
 
 
 def _is_quantity(d: dict) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...fhir.ids import ref, resource_id
-from ...fhir.terminology import repair
+from ...fhir.terminology import BUILT, repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
 from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type, \
@@ -34,6 +34,9 @@ class Context:
     segment_of: dict[str, Segment] = field(default_factory=dict)  # resource id -> its segment
     _people: dict[str, dict] = field(default_factory=dict)
     _by_id: dict[str, dict] = field(default_factory=dict)  # the first resource with each id
+
+    def __post_init__(self) -> None:
+        BUILT.reset()  # the builders now screen this message's elements (see repair_codes)
 
     # -- issues -------------------------------------------------------------------------------
     def loc(self, seg: Segment, fld: int | None = None, comp: int | None = None) -> Location:
@@ -122,7 +125,15 @@ class Context:
     def repair_codes(self) -> None:
         """Codes the terminology check would reject lose only their false claim (see
         fhir/terminology.py); run once the message is mapped, after later segments added to
-        earlier resources."""
+        earlier resources.
+
+        The walk over every element runs only when a builder marked an element it would change
+        (`BUILT`, reset when this Context was made): every Coding, Identifier and Quantity of a
+        message is built by a screening builder (fhir/datatypes.screen), so an unmarked message
+        has nothing to repair. tests/test_fast_paths.py maps messages both ways.
+        """
+        if not BUILT.unsettled:
+            return
         for resource in self.fragment.resources:
             notes: list[str] = []
             repair(resource, notes)

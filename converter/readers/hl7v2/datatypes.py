@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from ...fhir.datatypes import codeable, coding
+from ...fhir.datatypes import codeable, coding, screen
 from ...fhir.systems import oid_uri
 from ...vocabulary import lookup, table
 from .message import Rep
@@ -179,7 +179,9 @@ def cwe(rep: Rep) -> dict | None:
 def fixed_coding(system: str, code: str, display: str | None = None) -> dict:
     """coding() for a code the map names itself (a category, a participant type): built once per
     distinct code, a fresh dict each call."""
-    return dict(_fixed_coding(system, code, display))
+    found = dict(_fixed_coding(system, code, display))
+    screen(found)
+    return found
 
 
 @lru_cache(maxsize=256)  # called with constants only: a handful of distinct codes
@@ -203,7 +205,11 @@ def mapped(table_name: str, code: str) -> str | None:
 def mapped_coding(table_name: str, code: str) -> dict | None:
     """The FHIR Coding (system, code, display) for a v2 code through an IG-derived table."""
     found = _mapped_coding(table_name, code)
-    return dict(found) if found else None
+    if not found:
+        return None
+    found = dict(found)
+    screen(found)
+    return found
 
 
 @lru_cache(maxsize=4096)  # a pure table lookup; mapped_coding builds a fresh dict from it
@@ -242,6 +248,7 @@ def identifier(value: str, system: str | None, label: str, type_: dict | None = 
         ident["period"] = period
     if label and not system:
         ident["assigner"] = {"display": label}
+    screen(ident)
     return ident
 
 
@@ -289,7 +296,9 @@ def identifier_type(code: str) -> dict | None:
     """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
-    return {"coding": [dict(_identifier_type_coding(code))]}
+    found = dict(_identifier_type_coding(code))
+    screen(found)
+    return {"coding": [found]}
 
 
 @lru_cache(maxsize=1024)  # a pure table lookup, asked for nearly every identifier
@@ -386,4 +395,6 @@ def xtn(rep: Rep, default_use: str | None) -> dict | None:
             system = "email"
     if not value:
         return None
-    return compact({"system": system or ("phone" if value else None), "value": value, "use": use})
+    point = compact({"system": system or ("phone" if value else None), "value": value, "use": use})
+    screen(point)  # its system is no code system, but a table names it
+    return point

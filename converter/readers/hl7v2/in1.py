@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import compact, cx
+from .datatypes import compact, cx, fixed_coding
 from .message import Segment
 
 
@@ -27,8 +27,8 @@ def map_in1(seg: Segment, ctx: Context) -> dict | None:
     classes = []
     for n, code in ((2, "plan"), (8, "group")):
         if seg.value(n, 1):
-            classes.append(compact({"type": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": code}]},
+            classes.append(compact({"type": {"coding": [fixed_coding(
+                "http://terminology.hl7.org/CodeSystem/coverage-class", code)]},
                 "value": seg.value(n, 1), "name": seg.value(n + 1) if n == 8 else
                 seg.value(n, 2) or None}))
     seg.touch(9)

@@ -6,7 +6,7 @@ import base64
 import re
 from decimal import Decimal
 
-from ...fhir.datatypes import UCUM, coding, decimal_or_none, prune
+from ...fhir.datatypes import UCUM, coding, decimal_or_none, prune, screen_quantity
 from ...fhir.ids import resource_id
 from .context import Context
 from .datatypes import c, clone, compact, cwe, ei, fixed_coding, mapped, system_uri, time_of
@@ -38,8 +38,13 @@ def quantity(value: Decimal, units: Rep, comparator: str | None = None) -> dict:
         system = UCUM  # most senders leave CWE.3 empty for UCUM units
     if system != UCUM and c(units, 6).upper() == "UCUM" and c(units, 4):
         code, system = c(units, 4), UCUM
-    return compact({"value": value, "comparator": comparator, "unit": text or code or None,
-                    "system": system if code else None, "code": code or None})
+    # no system known: the code goes (qty-3 wants one with a code) and the unit text stays, as
+    # the code repairs would have it
+    found = compact({"value": value, "comparator": comparator, "unit": text or code or None,
+                     "system": system if code else None,
+                     "code": code if system is not None else None})
+    screen_quantity(found)
+    return found
 
 
 def _sn(rep: Rep, units: Rep) -> tuple[str, object] | None:

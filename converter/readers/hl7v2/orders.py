@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...fhir.datatypes import coding
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, business_key, clone, compact, ei, mapped
+from .datatypes import V2_TABLE, business_key, clone, compact, ei, fixed_coding, mapped
 from .message import Segment
 
 DIAGNOSTIC_SERVICE = V2_TABLE.format("0074")
@@ -24,8 +24,8 @@ def order_identifiers(obr: Segment | None, orc: Segment | None) -> list[dict]:
                     orc.touch(n)
                 break
         if ident:
-            ident["type"] = {"coding": [{"system": V2_TABLE.format("0203"), "code": type_code,
-                                         "display": type_display}]}
+            ident["type"] = {"coding": [fixed_coding(V2_TABLE.format("0203"), type_code,
+                                                     type_display)]}
             out.append(ident)
     return out
 

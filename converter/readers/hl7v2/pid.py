@@ -1,14 +1,16 @@
 """PID, PD1 and MRG -> Patient (V2-to-FHIR PID[Patient], PD1[Patient], MRG)."""
 from __future__ import annotations
 
+from ...fhir.datatypes import screen
 from ...fhir.ids import ref, resource_id
 from ...fhir.language import language_concept
 from .context import Context
-from .datatypes import c, cx, date_only, identity_key, mapped, mapped_coding, table_coding, xad, \
-    xpn, xtn
-from .message import Segment
+from .datatypes import V2_TABLE, c, cx, date_only, fixed_coding, identity_key, mapped, \
+    mapped_coding, table_coding, xad, xpn, xtn
+from .message import Rep, Segment
 
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+V2_0203 = V2_TABLE.format("0203")
 
 
 def patient_identifiers(seg: Segment) -> list[dict]:
@@ -18,14 +20,11 @@ def patient_identifiers(seg: Segment) -> list[dict]:
         out += [x for x in (cx(r) for r in seg.reps(n)) if x and x not in out]
     ssn = seg.value(19)
     if ssn:
-        out.append({"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                         "code": "SS"}]},
+        out.append({"type": {"coding": [fixed_coding(V2_0203, "SS")]},
                     "system": "http://hl7.org/fhir/sid/us-ssn", "value": ssn})
     dl = seg.rep(20)
     if c(dl, 1):
-        out.append({"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                         "code": "DL"}]},
-                    "value": c(dl, 1)})
+        out.append({"type": {"coding": [fixed_coding(V2_0203, "DL")]}, "value": c(dl, 1)})
     return out
 
 
@@ -75,8 +74,8 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
         "deceasedDateTime": ctx.dt(seg, 29) if death else None,
         "deceasedBoolean": (deceased_flag == "Y") if deceased_flag in ("Y", "N") and not death
         else None,
-        "communication": [{"language": lang} for lang in (
-            language_concept(c(r, 1) or c(r, 4), c(r, 2), c(r, 9)) for r in seg.reps(15)) if lang],
+        "communication": [{"language": lang} for lang in (_language(r) for r in seg.reps(15))
+                          if lang],
         "extension": _race_ethnicity(seg, ctx),
     }
     if seg.value(6, 1):  # mother's maiden name
@@ -91,10 +90,18 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
     return ctx.add(patient, seg)
 
 
+def _language(rep: Rep) -> dict | None:
+    """PID-15 (CWE) -> a CodeableConcept in BCP-47, its coding screened for the code repairs."""
+    lang = language_concept(c(rep, 1) or c(rep, 4), c(rep, 2), c(rep, 9))
+    if lang:
+        for found in lang.get("coding", ()):
+            screen(found)
+    return lang
+
+
 def _typed(ident: dict | None, code: str) -> dict | None:
     if ident and "type" not in ident:
-        ident["type"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                     "code": code}]}
+        ident["type"] = {"coding": [fixed_coding(V2_0203, code)]}
     return ident
 
 

@@ -1,7 +1,7 @@
 """PV1 and PV2 -> Encounter (V2-to-FHIR PV1[Encounter], PV2[Encounter]), Location when identifiable."""
 from __future__ import annotations
 
-from ...fhir.datatypes import coding
+from ...fhir.datatypes import coding, screen_quantity
 from ...fhir.ids import ref, resource_id
 from .context import Context
 from .datatypes import V2_TABLE, c, compact, cx, fixed_coding, hd_label, mapped, mapped_coding, \
@@ -25,7 +25,8 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
                              "unknown")
     visit = [x for x in (cx(r) for r in seg.reps(19)) if x]
     for v in visit:
-        v.setdefault("type", {"coding": [{"system": V2_TABLE.format("0203"), "code": "VN"}]})
+        if "type" not in v:
+            v["type"] = {"coding": [fixed_coding(V2_TABLE.format("0203"), "VN")]}
     start, end = ctx.dt(seg, 44), ctx.dt(seg, 45)
     if end or seg.has(45):
         status = "finished"
@@ -117,6 +118,7 @@ def map_pv2(seg: Segment, ctx: Context) -> None:
     if los.isdigit():
         enc["length"] = {"value": int(los), "unit": "days", "system": "http://unitsofmeasure.org",
                          "code": "d"}
+        screen_quantity(enc["length"])
     desc = seg.value(12)
     if desc:
         enc.setdefault("reasonCode", []).append({"text": desc})

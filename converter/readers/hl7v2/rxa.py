@@ -1,7 +1,7 @@
 """RXA and RXR -> Immunization (V2-to-FHIR RXA[Immunization], RXR[Immunization])."""
 from __future__ import annotations
 
-from ...fhir.datatypes import absent, decimal_or_none
+from ...fhir.datatypes import absent, decimal_or_none, screen
 from ...fhir.ids import resource_id
 from .context import Context
 from .datatypes import business_key, c, compact, date_only, ei, fixed_coding, mapped, system_uri
@@ -118,9 +118,12 @@ def _manufacturer(seg: Segment, ctx: Context) -> dict | None:
     if not (code or name):
         return None
     system = system_uri(c(rep, 3))
+    ident = compact({"system": system, "value": code}) if code else None
+    if ident:
+        screen(ident)
     org = ctx.add({"resourceType": "Organization",
                    "id": resource_id("Organization", f"{system or ''}|{code}" if code else name),
-                   "identifier": [compact({"system": system, "value": code})] if code else None,
+                   "identifier": [ident] if ident else None,
                    "name": name or code})
     return {"reference": f"urn:uuid:{org['id']}", "display": name or code}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...fhir.datatypes import decimal_or_none, prune
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import business_key, compact, ei
+from .datatypes import business_key, compact, ei, fixed_coding
 from .message import Segment
 from .obx import quantity
 
@@ -33,8 +33,8 @@ def map_rx_order(seg: Segment, ctx: Context, orc: Segment | None,
         for n, t in ((2, "PLAC"), (3, "FILL")):
             ident = ei(orc.rep(n))
             if ident:
-                ident["type"] = {"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": t}]}
+                ident["type"] = {"coding": [fixed_coding(
+                    "http://terminology.hl7.org/CodeSystem/v2-0203", t)]}
                 ids.append(ident)
         orc.touch(2, 3)
     dose_low = decimal_or_none(seg.value(f["min"]))

@@ -185,3 +185,19 @@ def test_messages_the_screen_passes_need_no_repair(monkeypatch):
     walked.clear()
     [out(m) for m in messages]
     assert not all(walked)  # the fast path was taken
+
+
+def test_people_keys_are_the_identity_keys_of_their_identifiers():
+    """Context.practitioner / organization key a person by system-or-label|value before building
+    the identifier (built only for a new one): the key identity_key() gives that identifier."""
+    from converter.readers.hl7v2.datatypes import authority, identifier, identifier_type, \
+        identity_key
+
+    parts = ["", " ", "H", "2.16.840.1.113883.19.5", "2.4", "urn:x:y", "ISO", "UUID", "L"]
+    for ns in parts:
+        for uid in parts:
+            for kind in parts[:3] + ["ISO", "UUID"]:
+                rep = [[""]] * 8 + [[ns, uid, kind]]
+                system, label = authority(rep, 9)
+                ident = identifier("7", system, label, identifier_type("MR"))
+                assert f"{system or label}|7" == identity_key(ident)

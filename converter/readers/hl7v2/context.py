@@ -9,8 +9,7 @@ from ...fhir.ids import ref, resource_id
 from ...fhir.terminology import BUILT, repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
-from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type, \
-    identity_key
+from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type
 from .message import Message, Rep, Segment
 
 
@@ -158,12 +157,16 @@ class Context:
         ident_value, family, given, second_given, suffix, prefix, degree = xcn[:7]
         if not (ident_value or family or given):
             return None
-        ident = None
         if ident_value:
-            ident = identifier(ident_value, *authority(rep, 9), identifier_type(xcn[12]))
-        key = identity_key(ident) if ident else f"name|{family}|{given}|{second_given}"
+            system, label = authority(rep, 9)
+            # identity_key() of the identifier below, which is built only for a new Practitioner
+            key = f"{system or label}|{ident_value}"
+        else:
+            key = f"name|{family}|{given}|{second_given}"
         found = self._people.get("P" + key)
         if found is None:
+            ident = identifier(ident_value, system, label, identifier_type(xcn[12])) \
+                if ident_value else None
             name = compact({"family": family,
                             "given": [g for g in (given, second_given) if g],
                             "suffix": [s for s in (suffix, degree) if s],
@@ -183,10 +186,14 @@ class Context:
         id_value = c(rep, 10) or c(rep, 3)
         if not (name or id_value):
             return None
-        ident = identifier(id_value, *authority(rep, 6)) if id_value else None
-        key = identity_key(ident) if ident else f"name|{name}"
+        if id_value:
+            system, label = authority(rep, 6)
+            key = f"{system or label}|{id_value}"  # identity_key() of the identifier below
+        else:
+            key = f"name|{name}"
         found = self._people.get("O" + key)
         if found is None:
+            ident = identifier(id_value, system, label) if id_value else None
             found = self.add({
                 "resourceType": "Organization",
                 "id": resource_id("Organization", key),

@@ -187,6 +187,27 @@ def test_messages_the_screen_passes_need_no_repair(monkeypatch):
     assert not all(walked)  # the fast path was taken
 
 
+def test_the_repair_mark_is_per_thread():
+    """A conversion starting in another thread (a Context reset) does not clear this thread's
+    mark, so an embedding application's threads cannot skip each other's repairs."""
+    import threading
+
+    from converter.fhir.terminology import BUILT
+
+    BUILT.unsettled = True
+    seen = []
+
+    def other():
+        seen.append(BUILT.unsettled)
+        BUILT.reset()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert seen == [False] and BUILT.unsettled
+    BUILT.reset()
+
+
 def test_people_keys_are_the_identity_keys_of_their_identifiers():
     """Context.practitioner / organization key a person by system-or-label|value before building
     the identifier (built only for a new one): the key identity_key() gives that identifier."""

@@ -17,6 +17,7 @@ marked (converter/readers/hl7v2/context.py). Both verdicts mirror `_repair_eleme
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -28,12 +29,12 @@ UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
 
 
-class BuiltElements:
+class BuiltElements(threading.local):
     """Whether an element built since `reset()` is one `repair()` would change (see the module
     docstring): set by the builders (fhir/datatypes.screen), read by the HL7 v2 reader, which
-    maps one message at a time in a process. Other readers build codings too and ignore it."""
-
-    __slots__ = ("unsettled",)
+    maps one message at a time in a thread. Other readers build codings too and ignore it.
+    Per thread, so that conversions running side by side in one process (a library user's
+    threads) do not reset each other's mark."""
 
     def __init__(self) -> None:
         self.unsettled = False

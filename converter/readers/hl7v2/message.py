@@ -83,7 +83,7 @@ class Segment:
         if n < 3 and self.name == "MSH":
             return [[[text]]]  # MSH-1 and MSH-2 hold the delimiters themselves
         d = self.delims
-        comp, sub, repetition = d.component, d.subcomponent, d.repetition
+        comp, sub, repetition, escape = d.component, d.subcomponent, d.repetition, d.escape
         # fast paths first: most fields are one value, or components without subcomponents
         if sub in text:
             out = [[c.split(sub) for c in rep.split(comp)] for rep in text.split(repetition)]
@@ -93,14 +93,17 @@ class Segment:
             out = [[[c] for c in text.split(comp)]]
         else:
             out = [[[text]]]
-        if d.escape and d.escape in text:
+        if escape and escape in text:
             unescape = self.unescape
             out = [[[unescape(s) for s in c] for c in rep] for rep in out]
         return out
 
     def rep(self, n: int) -> Rep:
         """The first repetition of field n ([] when empty)."""
-        r = self.reps(n)
+        self._read.add(n)
+        r = self._reps.get(n)  # reps() inlined: called for most composite fields
+        if r is None:
+            r = self._reps[n] = self._split(n)
         return r[0] if r else []
 
     def value(self, n: int, comp: int = 1, sub: int = 1) -> str:
@@ -108,6 +111,16 @@ class Segment:
         self._read.add(n)
         r = self._reps.get(n)  # reps() inlined: the most called accessor
         if r is None:
+            fields = self.fields
+            text = fields[n] if n < len(fields) else ""
+            if not text:
+                return ""
+            d = self.delims
+            if not (d.component in text or d.repetition in text or d.subcomponent in text
+                    or d.escape and d.escape in text):
+                # a plain value (about half the fields read here): what _split() would give,
+                # [[[text]]], without building and caching the lists
+                return text.strip() if comp == 1 and sub == 1 else ""
             r = self._reps[n] = self._split(n)
         if not r:
             return ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import compress
 
 from ...issues import Issue, Location
@@ -227,10 +228,24 @@ def _delimiters(msh: str) -> Delimiters | None:
     enc = msh[4:enc_end] if enc_end > 0 else msh[4:]
     if len(enc) < 2:
         return None
+    return _delimiter_set(f, enc)
+
+
+@lru_cache(maxsize=64)
+def _delimiter_set(f: str, enc: str) -> Delimiters:
+    # cached: a feed uses one or two sets, and a frozen dataclass is slow to make (once a message)
     return Delimiters(
         field=f, component=enc[0], repetition=enc[1] if len(enc) > 1 else "~",
         escape=enc[2] if len(enc) > 2 else "", subcomponent=enc[3] if len(enc) > 3 else "&",
         truncation=enc[4] if len(enc) > 4 else "")
+
+
+# Codecs in which a message decodes as a whole exactly as segment by segment: stateless, and
+# a CR byte is always a CR character, never part of another character (so a segment cannot
+# borrow bytes from the next). Not UTF-16/32, ISO-2022 (stateful) or the double-byte sets.
+_WHOLE_DECODE = frozenset({"utf-8", "ascii", "latin-1", "cp1252", "iso8859-2", "iso8859-3",
+                           "iso8859-4", "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8",
+                           "iso8859-9", "iso8859-15"})
 
 
 def decode_message(raw: RawMessage, source: str) -> Message | None:
@@ -244,7 +259,8 @@ def decode_message(raw: RawMessage, source: str) -> Message | None:
                                 source=source, line=raw.lines[0], message=raw.index,
                                 segment="MSH")))
         return Message(raw.index, [], Delimiters(), "ascii", issues, raw.terminated)
-    msh_fields = first.split(delims.field)
+    fsep = delims.field
+    msh_fields = first.split(fsep)
     msh18 = msh_fields[17].split(delims.repetition)[0].split(delims.component)[0] \
         if len(msh_fields) > 17 else ""
     codec = "utf-8"
@@ -257,16 +273,25 @@ def decode_message(raw: RawMessage, source: str) -> Message | None:
                                          segment="MSH", field="MSH-18")))
         else:
             codec = found
+    texts = None
+    if codec in _WHOLE_DECODE:
+        # one decode for the message instead of one per segment (segments hold no CR: framing
+        # split at them); a message with bad bytes is decoded again segment by segment below,
+        # which reports each bad segment
+        try:
+            texts = b"\r".join(raw.segments).decode(codec).split("\r")
+        except UnicodeDecodeError:
+            pass
+    if texts is None:
+        texts = [_decode(data, codec, issues, source, line, raw.index)
+                 for data, line in zip(raw.segments, raw.lines)]
     segments: list[Segment] = []
-    for pos, (data, line) in enumerate(zip(raw.segments, raw.lines), 1):
-        text = _decode(data, codec, issues, source, line, raw.index)
-        parts = text.split(delims.field)
+    for pos, (text, line) in enumerate(zip(texts, raw.lines), 1):
+        parts = text.split(fsep)
         name = parts[0].strip()
         if name == "MSH":
-            fields = ["MSH", delims.field] + parts[1:]
-        else:
-            fields = parts
-        segments.append(Segment(name, fields, line, pos, delims, codec))
+            parts[:1] = ("MSH", fsep)  # MSH-1 is the field separator itself
+        segments.append(Segment(name, parts, line, pos, delims, codec))
     return Message(raw.index, segments, delims, codec, issues, raw.terminated)
 
 

@@ -27,6 +27,10 @@ class Node:
     children: list["Node"] | None = None  # None for a segment
     # children is not None: an attribute, not a property, as placing each segment asks it often
     is_group: bool = field(init=False, repr=False, compare=False)
+    # a group's placement indexes, made on first use (see _takers and _openers)
+    takers: dict[str, tuple[int, ...]] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)
+    openers: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.is_group = self.children is not None
@@ -126,14 +130,45 @@ def first_set(node: Node) -> frozenset[str]:
     return found
 
 
+def _takers(node: Node) -> dict[str, tuple[int, ...]]:
+    """Segment name -> the children of `node` (a group) that can take a segment of that name, by
+    index in order: a segment child of that name, or a group child it can start. Cached per
+    definition node: placing a segment then looks at those children only, not at every child."""
+    found = node.takers
+    if found is None:
+        by_name: dict[str, list[int]] = {}
+        for i, child in enumerate(node.children or []):
+            for name in first_set(child) if child.is_group else (child.name,):
+                by_name.setdefault(name, []).append(i)
+        found = node.takers = {name: tuple(ids) for name, ids in by_name.items()}
+    return found
+
+
+def _openers(node: Node) -> dict[str, int]:
+    """Segment name -> the child of a new, empty instance of `node` that a segment of that name
+    goes to: the first child that can take it, unless a required child comes before it (cached
+    per definition node)."""
+    found = node.openers
+    if found is None:
+        found = {}
+        for i, child in enumerate(node.children or []):
+            for name in first_set(child) if child.is_group else (child.name,):
+                found.setdefault(name, i)
+            if child.min >= 1:
+                break
+        node.openers = found
+    return found
+
+
 class _Frame:
-    __slots__ = ("node", "group", "pos", "counts")
+    __slots__ = ("node", "group", "pos", "counts", "takers")
 
     def __init__(self, node: Node, group: Group) -> None:
         self.node = node
         self.group = group
         self.pos = 0
         self.counts = [0] * len(node.children or [])
+        self.takers = _takers(node)
 
 
 def group_segments(segments: list[Segment], root: Node | None
@@ -159,23 +194,22 @@ def group_segments(segments: list[Segment], root: Node | None
 
 
 def _place(stack: list[_Frame], seg: Segment) -> bool:
+    name = seg.name
     for level in range(len(stack) - 1, -1, -1):
         frame = stack[level]
-        children = frame.node.children or []
-        for i in range(frame.pos, len(children)):
+        children = frame.node.children
+        # only the children that can take this name (_takers), at or after the current one
+        for i in frame.takers.get(name, ()):
+            if i < frame.pos:
+                continue
             child = children[i]
-            # the name test first: it rules out most children
-            if not child.is_group:
-                if child.name != seg.name or child.max != -1 and frame.counts[i] >= child.max:
-                    continue
-                del stack[level + 1:]
-                frame.pos, frame.counts[i] = i, frame.counts[i] + 1
-                frame.group.items.append(seg)
-                return True
-            if seg.name not in first_set(child) or child.max != -1 and frame.counts[i] >= child.max:
+            if child.max != -1 and frame.counts[i] >= child.max:
                 continue
             del stack[level + 1:]
             frame.pos, frame.counts[i] = i, frame.counts[i] + 1
+            if not child.is_group:
+                frame.group.items.append(seg)
+                return True
             new = Group(child.name)
             frame.group.items.append(new)
             stack.append(_Frame(child, new))
@@ -191,19 +225,15 @@ def _place(stack: list[_Frame], seg: Segment) -> bool:
 def _place_into(stack: list[_Frame], seg: Segment) -> bool:
     """Place `seg` inside the group just opened at the top of `stack` (it starts that group)."""
     frame = stack[-1]
-    children = frame.node.children or []
-    for i in range(frame.pos, len(children)):
-        child = children[i]
-        if not child.is_group and child.name == seg.name:
-            frame.pos, frame.counts[i] = i, frame.counts[i] + 1
-            frame.group.items.append(seg)
-            return True
-        if child.is_group and seg.name in first_set(child):
-            frame.pos, frame.counts[i] = i, frame.counts[i] + 1
-            new = Group(child.name)
-            frame.group.items.append(new)
-            stack.append(_Frame(child, new))
-            return _place_into(stack, seg)
-        if child.min >= 1:
-            return False
-    return False
+    i = _openers(frame.node).get(seg.name)
+    if i is None:
+        return False
+    child = frame.node.children[i]
+    frame.pos, frame.counts[i] = i, frame.counts[i] + 1
+    if not child.is_group:
+        frame.group.items.append(seg)
+        return True
+    new = Group(child.name)
+    frame.group.items.append(new)
+    stack.append(_Frame(child, new))
+    return _place_into(stack, seg)

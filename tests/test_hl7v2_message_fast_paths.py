@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import itertools
 
-from converter.readers.hl7v2.message import _WHOLE_DECODE as WHOLE_DECODE, Delimiters, Segment
+from converter.readers.hl7v2.message import _WHOLE_DECODE as WHOLE_DECODE
+from converter.readers.hl7v2.message import Delimiters, Segment
 
 ODD_TEXTS = ["", " ", "plain", "  padded  ", "a^b", "^", "^^x", "a~b", "~", "a&b^c&d~e",
              "x\\F\\y", "\\", "\\T\\^\\S\\", "a^b&c~d", "&&", "a^^^", "é^ü", "\\X41\\^B",

@@ -4,43 +4,44 @@ from __future__ import annotations
 
 from ... import __version__
 from ...fhir.datatypes import absent, coding
-from ...fhir.ids import ref, resource_id
+from ...fhir.ids import resource_id
 from .context import Context
 from .datatypes import V2_TABLE, c, compact, fixed_coding, hd_label, hd_system
 from .message import Segment
 
 PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
-
-
-def _endpoint(rep: list) -> str | None:
-    system = hd_system(rep)
-    return system if system else None
+PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+EVENT_SYSTEM = V2_TABLE.format("0003")
+PROCESSING_SYSTEM = V2_TABLE.format("0103")
 
 
 def map_msh(seg: Segment, ctx: Context) -> dict:
     """MSH -> MessageHeader: event (MSH-9), source (MSH-3/4), destination (MSH-5/6)."""
     seg.touch(1, 2, 7, 9, 10, 11, 12, 18)
     sender_app, sender_fac = seg.rep(3), seg.rep(4)
-    receiver_app, receiver_fac = seg.rep(5), seg.rep(6)
     source_name = hd_label(sender_app) or "unknown"
+    sender_label = hd_label(sender_fac)
+    destination = _destination(seg.rep(5), seg.rep(6))
+    processing = seg.value(11)
     header = {
         "resourceType": "MessageHeader",
         "id": resource_id("MessageHeader", ctx.key),
-        "eventCoding": coding(V2_TABLE.format("0003"), seg.value(9, 2) or seg.value(9, 1),
-                              None) or fixed_coding(
-            "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", "Unknown"),
+        "eventCoding": coding(EVENT_SYSTEM, seg.value(9, 2) or seg.value(9, 1), None)
+        or fixed_coding("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown",
+                        "Unknown"),
         "source": compact({"name": source_name,
-                           "endpoint": _endpoint(sender_app) or f"urn:medbundle:v2-application:"
+                           "endpoint": hd_system(sender_app) or f"urn:medbundle:v2-application:"
                                                                 f"{_safe(source_name)}"}),
-        "destination": [d for d in [_destination(receiver_app, receiver_fac)] if d],
-        "sender": ctx.organization([[hd_label(sender_fac)]]) if hd_label(sender_fac) else None,
-        "meta": {"tag": [coding(V2_TABLE.format("0103"), seg.value(11))]} if seg.value(11)
-        else None,
+        "destination": [destination] if destination else [],
+        "sender": ctx.organization([[sender_label]]) if sender_label else None,
+        "meta": {"tag": [coding(PROCESSING_SYSTEM, processing)]} if processing else None,
     }
     return ctx.add(header, seg)
 
 
 def _safe(text: str) -> str:
+    if text.isalnum():
+        return text  # the usual application name: nothing to replace
     return "".join(ch if ch.isalnum() or ch in "-._" else "-" for ch in text) or "unknown"
 
 
@@ -49,7 +50,7 @@ def _destination(app: list, fac: list) -> dict | None:
     if not name and not hd_label(fac):
         return None
     return compact({"name": name or hd_label(fac),
-                    "endpoint": _endpoint(app) or
+                    "endpoint": hd_system(app) or
                     f"urn:medbundle:v2-application:{_safe(name or 'unknown')}"})
 
 
@@ -61,24 +62,22 @@ def map_evn(seg: Segment, ctx: Context) -> None:
 
 def provenance(ctx: Context, msh: Segment) -> dict:
     """One Provenance per message: every resource it produced, the message as its entity."""
-    targets = [ref(r) for r in ctx.fragment.resources
-               if r["resourceType"] not in ("Provenance",)]
+    # ref() spelled out: one Reference per resource of the message
+    targets = [{"reference": f"urn:uuid:{r['id']}"} for r in ctx.fragment.resources
+               if r["resourceType"] != "Provenance"]
     evn = ctx.evn
     recorded = (ctx.dt(evn, 2) if evn is not None else None) or ctx.dt(msh, 7)
     operator = ctx.practitioner(evn.rep(5)) if evn is not None and evn.value(5, 1) else None
     reason = ctx.code(evn, 4) if evn is not None else None
-    agents = [{"type": {"coding": [fixed_coding(
-        "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler",
-        "Assembler")]}, "who": {"display": f"medbundle {__version__}"}}]
+    agents = [{"type": {"coding": [fixed_coding(PARTICIPANT_TYPE, "assembler", "Assembler")]},
+               "who": {"display": f"medbundle {__version__}"}}]
     if operator:
-        agents.append({"type": {"coding": [fixed_coding(
-            "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "enterer",
-            "Enterer")]}, "who": operator})
+        agents.append({"type": {"coding": [fixed_coding(PARTICIPANT_TYPE, "enterer", "Enterer")]},
+                       "who": operator})
     sender = c(msh.rep(4), 1) or c(msh.rep(3), 1)
     if sender:
-        agents.append({"type": {"coding": [fixed_coding(
-            "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author",
-            "Author")]}, "who": {"display": sender}})
+        agents.append({"type": {"coding": [fixed_coding(PARTICIPANT_TYPE, "author", "Author")]},
+                       "who": {"display": sender}})
     return ctx.add({
         "resourceType": "Provenance",
         "id": resource_id("Provenance", ctx.key),

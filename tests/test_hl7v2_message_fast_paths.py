@@ -191,3 +191,18 @@ def test_grouping_agrees_with_scanning_every_child():
             want, want_misplaced = _reference_grouping(segments, root)
             assert got == want and [id(s) for s in got_misplaced] == [
                 id(s) for s in want_misplaced], (structure, [s.name for s in segments])
+
+
+# -- framing -------------------------------------------------------------------------------------
+
+def test_segment_start_by_head_agrees_with_the_regex_on_the_line():
+    import random
+
+    from converter.readers.hl7v2.framing import _SEGMENT_START, _segment_start
+
+    rng = random.Random(3)
+    alphabet = b"AZaz09|^ \t\x00\x0b\xc3\xa9-_"
+    lines = [b"", b"P", b"PI", b"PID", b"PID|", b"PIDX", b"PID1", b"ZZ9|", b"pid|", b"1AB|", b"OBX\t"]
+    lines += [bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 7))) for _ in range(3000)]
+    for line in lines:
+        assert _segment_start(line[:4]) == (_SEGMENT_START.match(line) is not None), line

@@ -17,6 +17,21 @@ _SEGMENT_START = re.compile(rb"^[A-Z][A-Z0-9]{2}(?=[^A-Za-z0-9\r\n]|$)")
 BATCH_SEGMENTS = (b"FHS", b"FTS", b"BHS", b"BTS")
 
 
+_STARTS: dict[bytes, bool] = {}
+
+
+def _segment_start(head: bytes) -> bool:
+    """True when a line beginning with `head` (its first four bytes) starts with a segment name.
+    Remembered per head: a stream has a few dozen kinds of segment, and the regex is most of the
+    cost of a line."""
+    found = _STARTS.get(head)
+    if found is None:
+        found = _SEGMENT_START.match(head) is not None
+        if len(_STARTS) < 4096:  # hostile input must not grow it without bound
+            _STARTS[head] = found
+    return found
+
+
 @dataclass(slots=True)
 class RawMessage:
     """One message's segments as bytes, with the 1-based line where each starts."""
@@ -104,7 +119,7 @@ def split_messages(data: bytes, source: str) -> tuple[list[RawMessage], list[Iss
             issues.append(Issue("error", "not-hl7", "text outside any message (no MSH before it)",
                                 Location(source=source, line=line_no)))
             continue
-        if not _SEGMENT_START.match(line) and current.segments:
+        if current.segments and not _segment_start(line[:4]):
             # A line break inside a field (seen from some vendors): keep the text, joined.
             issues.append(Issue("warning", "invalid-value",
                                 "line does not start with a segment name; joined to the previous "

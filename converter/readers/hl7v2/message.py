@@ -73,6 +73,9 @@ class Segment:
         self._read.add(n)
         found = self._reps.get(n)
         if found is None:
+            fields = self.fields
+            if n >= len(fields) or not fields[n]:
+                return []  # an empty field (a third of those read): no split, nothing cached
             found = self._reps[n] = self._split(n)
         return found
 
@@ -104,6 +107,9 @@ class Segment:
         self._read.add(n)
         r = self._reps.get(n)  # reps() inlined: called for most composite fields
         if r is None:
+            fields = self.fields
+            if n >= len(fields) or not fields[n]:
+                return []
             r = self._reps[n] = self._split(n)
         return r[0] if r else []
 

@@ -181,3 +181,109 @@ def test_damaged_resources_give_errors_not_exceptions():
     assert checked > 300
     contained = validate_bundle(_observation(contained=5))
     assert any(i.is_error and i.code == "structure" for i in contained)
+
+
+# --- the stricter form (models.clean) that decides the common case --------------------------
+
+def _long_way(resource: dict) -> list:
+    from converter.validate.structure import _model, _problems
+
+    return _problems(_model(resource["resourceType"]), resource, True)
+
+
+def _clean(resource: dict) -> bool:
+    from converter.validate import models
+    from converter.validate.structure import _model
+
+    return models.clean(_model(resource["resourceType"]), resource)
+
+
+def test_whitespace_is_pythons():
+    """The characters the stricter form treats as blank are exactly str.isspace()'s."""
+    import sys
+
+    from converter.validate.models import _WHITESPACE
+
+    assert set(_WHITESPACE) == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+
+
+_ODD = ["", " ", "\t", "\x1c", "\x1f", "\u00a0", "\u3000", "\u200b", " a", "a ", "a\n", "a  b",
+        "a\tb", "a\x1cb", "\u00e9", "x" * 300, "2020", "0000", "0001", "2020-1", "2020-13",
+        "2020-00", "2020-02-29", "2021-02-29", "2020-02-30", "2020-12-31", "2020-01-01T10:00",
+        "2020-01-01T10:00:00", "2020-01-01T10:00:00Z", "2020-01-01T10:00:00.123456789+14:00",
+        "2020-01-01T10:00:00+14:01", "2020-01-01T24:00:00Z", "2016-12-31T23:59:60Z",
+        "2015-02-29T23:59:60Z", "2020-01-01T10:00:00z", "2020-01-01 10:00:00Z", "10:00:00",
+        "10:00", "24:00:00", "23:59:60", "23:59:59.5", "1.5", "01", "-0", "+1", "1e5", "1E-7", ".5",
+        "1.", "NaN", "urn:oid:1.2.3", "urn:oid:01.2", "urn:uuid:c757873d-ec9a-4326-a141-556f43239520",
+        "c757873d-ec9a-4326-a141-556f43239520", "c757873d-ec9a-1326-a141-556f43239520",
+        "aGVsbG8=", "aGVsbG8", "aGVs\nbG8=", "Patient/1", "http://x y", "mailto:a@b", "boolean",
+        "id-1.x", "id_1", "true", "1", 0, 1, -1, 2**31, -(2**31) - 1, 2**70, True, False, 1.5,
+        float("nan"), Decimal("1.50"), Decimal("-0"), Decimal("1E+3"), Decimal("NaN"), None, [],
+        {}, ["a"], [""], [None], {"a": 1}]
+_PRIMITIVES = ["Base64Binary", "Boolean", "Canonical", "Code", "Date", "DateTime", "Decimal", "Id",
+               "Instant", "Integer", "Markdown", "Oid", "PositiveInt", "String", "Time",
+               "UnsignedInt", "Uri", "Url", "Uuid"]
+
+
+@pytest.mark.parametrize("kind", _PRIMITIVES)
+def test_stricter_form_on_odd_primitives(kind):
+    """Whatever the stricter form accepts, the long way (empty values, then the exact model) finds
+    nothing wrong with; and it accepts the ordinary values, else it would save nothing."""
+    accepted = 0
+    for value in _ODD:
+        for resource in ({"resourceType": "Patient", "extension": [
+                             {"url": "http://example.org/x", f"value{kind}": value}]},
+                         {"resourceType": "Patient", "extension": [
+                             {"url": "http://example.org/x", f"value{kind}": [value]}]}):
+            if _clean(resource):
+                accepted += 1
+                assert _long_way(resource) == [], (kind, value)
+    assert accepted >= 1, kind
+
+
+@pytest.mark.parametrize("resource", [
+    {"resourceType": "Patient", "name": [{"given": ["", "a"]}]},
+    {"resourceType": "Patient", "name": [{"given": [" "]}]},
+    {"resourceType": "Patient", "name": []},
+    {"resourceType": "Patient", "name": [{"given": []}]},
+    {"resourceType": "Patient", "gender": "\x1c"},
+    {"resourceType": "Patient", "id": "a", "text": {"status": "generated", "div": " "}},
+    {"resourceType": "Patient", "contained": [{"resourceType": "Patient", "gender": ""}]},
+    {"resourceType": "Patient", "contained": [{"resourceType": "Patient", "name": []}]},
+    {"resourceType": "Patient", "contained": [None]},
+    {"resourceType": "Patient", "contained": [{"resourceType": 5}]},
+    {"resourceType": "Patient", "fhir_comments": [" "]},
+    {"resourceType": "Observation", "status": "final", "code": {"text": "a"},
+     "valueString": "a", "valueInteger": None},
+    {"resourceType": "Observation", "status": None, "code": {"text": "a"}},
+    {"resourceType": "Observation", "_status": {"extension": [{
+        "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+        "valueCode": "unknown"}]}, "code": {"text": "a"}},
+    {"resourceType": "MessageHeader", "eventCoding": None, "source": {"endpoint": "x"}},
+])
+def test_stricter_form_on_odd_shapes(resource):
+    if _clean(resource):
+        assert _long_way(resource) == []
+    else:  # all of these but the last two are wrong somewhere
+        assert _long_way(resource) != [] or "_status" in resource or "valueInteger" in resource
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not found")
+def test_stricter_form_implies_the_long_way():
+    """Over the corpus output, the examples and damaged copies of them: whenever the stricter form
+    accepts, the long way finds nothing (empty objects aside: the caller looks for `{}`)."""
+    from converter.validate.structure import _encode
+
+    rng = random.Random(20261129)
+    resources = _resources()
+    accepted = damaged_accepted = 0
+    for resource in resources:
+        accepted += _clean(resource)  # the common case it is there for: valid resources
+        for case in (resource, _damaged(resource, rng), _damaged(resource, rng),
+                     _damaged(_damaged(resource, rng), rng)):
+            if _clean(case):
+                damaged_accepted += case is not resource
+                if b"{}" not in _encode(case):
+                    assert _long_way(case) == [], case
+    assert accepted > len(resources) * 0.99
+    assert damaged_accepted > len(resources) // 2  # also the harmless damage (a deleted element)

@@ -18,12 +18,20 @@ Elements typed Resource (`contained`, `Bundle.entry.resource`) keep the original
 picks the class by resourceType. Primitive validators written in Python (dateTime, decimal...) are
 kept as they are. tests/test_validate_models.py checks that the compiled and the original models
 give the same verdict on the corpus output, the official examples and damaged copies of them.
+
+A second, stricter form (`clean()`) answers the common question "is this resource fine?" without
+re-entering Python: the primitive validators written in Python become native patterns, required
+primitives plain required fields, and it also refuses the empty strings and arrays FHIR forbids.
+Stricter only: whatever it accepts, the exact form accepts and holds no such empty value (each
+rewrite below says why). What it refuses goes through the exact form, for the verdict and for the
+messages, so it decides nothing on its own (tests/test_validate_models.py checks the rule).
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any, Callable
 
+from fhir_core import types as fhir_types
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 
 from ..collector import loads_static_data
@@ -47,19 +55,29 @@ def _child_class(wrap: dict) -> type:
     return cells["source_type"].get_model_klass()
 
 
+def _required(klass: type) -> list[tuple[str, str, str | None]]:
+    """(field, element name, field of its `_x` sibling) of each required primitive element
+    (fhir_core's generated get_*_fields methods ignore `self`)."""
+    aliases = klass.get_alias_mapping()
+    fields = klass.model_fields
+    return [(aliases[name], fields[aliases[name]].alias or name, ext)
+            for name, ext in klass.get_required_fields(None)]
+
+
+def _choices(klass: type) -> list[tuple[list[str], bool]]:
+    """(fields, required) of each choice element (value[x])."""
+    fields = klass.model_fields
+    return [(names, fields[names[0]].json_schema_extra["one_of_many_required"] is True)
+            for names in klass.get_one_of_many_fields(None).values()]
+
+
 def _after_checks(klass: type) -> Callable[[dict], dict] | None:
     """fhir_core's after-hook, on the plain dict: required primitives and choice elements.
 
     A required primitive may be absent when its `_x` sibling carries an extension; a choice
     element (value[x]) takes at most one type, and exactly one where it is required. Same rules
-    and messages as FHIRAbstractModel._validate_required_primitive_elements/_validate_one_of_many
-    (whose generated get_*_fields methods ignore `self`)."""
-    aliases = klass.get_alias_mapping()
-    fields = klass.model_fields
-    required = [(aliases[name], fields[aliases[name]].alias or name, ext)
-                for name, ext in klass.get_required_fields(None)]
-    choices = [(names, fields[names[0]].json_schema_extra["one_of_many_required"] is True)
-               for names in klass.get_one_of_many_fields(None).values()]
+    and messages as FHIRAbstractModel._validate_required_primitive_elements/_validate_one_of_many."""
+    required, choices = _required(klass), _choices(klass)
     if not required and not choices:
         return None
 
@@ -141,11 +159,14 @@ class _Compiler:
                           "extra_behavior": config.get("extra_fields_behavior", "forbid")}
         for function in before:
             compiled = _before(function["function"], compiled)
-        check = _after_checks(klass)
+        check = self._after_hook(klass, fields)
         if check is not None:
             compiled = {"type": "function-after", "schema": compiled,
                         "function": {"type": "no-info", "function": check}}
         return compiled
+
+    def _after_hook(self, klass: type, fields: dict) -> Callable[[dict], dict] | None:
+        return _after_checks(klass)
 
     def rewrite(self, node: Any) -> Any:
         """A copy of a core schema with each child validator replaced by a reference."""
@@ -161,6 +182,186 @@ class _Compiler:
             return self.reference(klass)
         return {k: (v if k in ("serialization", "metadata") else self.rewrite(v))
                 for k, v in node.items() if k != "ref"}
+
+
+# --- the stricter form (clean) ---------------------------------------------------------------
+
+# Every character str.isspace() accepts (a test checks the list against Python's): the structural
+# check calls a string of these alone empty. Rust's \s lacks the four separators \x1c-\x1f.
+_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+               "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+# A character that is neither whitespace for Python nor \s for the Rust regex engine; it is thus
+# in every \S of fhir_core's patterns.
+_SOLID = "[^\\s" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
+# A string holding at least one such character (pydantic-core searches, it does not fullmatch).
+_NOT_BLANK = {"type": "str", "strict": True, "pattern": _SOLID}
+# fhir_core's string patterns that a string with a solid character always matches (searched, as
+# pydantic-core does): string `[ \r\n\t\S]+`, uri and canonical `\S*`, markdown `\s*(\S|\s)*`.
+_ANY_TEXT = {None, "[ \r\n\t\\S]+", "\\S*", "\\s*(\\S|\\s)*"}
+# Patterns that no empty or whitespace string matches: id and oid.
+_SOLID_ONLY = {"^[A-Za-z0-9\\-.]+$", "^urn:oid:[0-2](\\.(0|[1-9][0-9]*))+$"}
+# code `^[^\s]+(\s[^\s]+)*$` with solid characters only: a sub-language of the original.
+_CODE = "^[^\\s]+(\\s[^\\s]+)*$"
+_SOLID_CODE = f"^{_SOLID}+(\\s{_SOLID}+)*$"
+
+# fhir_core's date and time patterns (fhir_core/types.py), split so that each native form below
+# accepts a sub-language of the original; leap seconds (:60) are left to the exact form.
+_YEAR = "([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_MONTH = "(0[1-9]|1[0-2])"
+_DAY = "(0[1-9]|[1-2][0-9]|3[0-1])"
+_CLOCK = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?"
+_ZONE = "(Z|([+\\-])((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+_PARTIAL_DATE = f"^{_YEAR}(-{_MONTH})?$"
+
+
+def _text(pattern: str) -> dict:
+    return {"type": "str", "strict": True, "pattern": pattern}
+
+
+def _then(pattern: str, inner: dict) -> dict:
+    """A string matching `pattern`, then the original inner validator on that same string."""
+    return {"type": "chain", "steps": [_text(pattern), inner]}
+
+
+def _closure_class(fn: Any) -> Any:
+    """The `cls` a fhir_core validator defined inside a classmethod closes over, if any."""
+    code, closure = getattr(fn, "__code__", None), getattr(fn, "__closure__", None)
+    if code is None or not closure:
+        return None
+    return dict(zip(code.co_freevars, (c.cell_contents for c in closure))).get("cls")
+
+
+def _native_primitive(node: dict) -> dict | None:
+    """The native stand-in for one of fhir_core's Python primitive validators (a function-wrap
+    around a core schema), or None when it is not one of those below.
+
+    For a string, each original first fullmatches its fhir_core pattern; a partial date (YYYY,
+    YYYY-MM) is then kept as it is, a leap second checked apart, and anything else handed to the
+    inner core schema (`validator(input_value)`). The forms below take only strings matching a
+    sub-language of that pattern without leap seconds, and hand full dates and times to the same
+    inner schema: whatever they accept, the original accepts. None of these patterns matches an
+    empty or blank string."""
+    fn = node["function"]["function"]
+    inner = node["schema"]
+    if fn == fhir_types.DateTime._validate:
+        # a time always carries a zone in the pattern, so the original's zone check holds
+        return {"type": "union", "choices": [
+            _text(_PARTIAL_DATE),
+            _then(f"^{_YEAR}-{_MONTH}-{_DAY}(T{_CLOCK}{_ZONE})?$", inner)]}
+    if fn == fhir_types.Date._validate:
+        return {"type": "union", "choices": [
+            _text(_PARTIAL_DATE), _then(f"^{_YEAR}-{_MONTH}-{_DAY}$", inner)]}
+    if fn == fhir_types.Instant._validate:
+        return _then(f"^{_YEAR}-{_MONTH}-{_DAY}T{_CLOCK}{_ZONE}$", inner)
+    owner = _closure_class(fn)
+    if owner is fhir_types.Time and inner.get("type") == "time":
+        return _then(f"^{_CLOCK}$", inner)
+    if owner is fhir_types.Url and inner == {"type": "str"}:
+        # the original passes any string (a primitive type's name, else the plain str schema)
+        return _NOT_BLANK
+    return None
+
+
+def _not_null_nor_empty(value: Any) -> Any:
+    """A resource held in an element typed Resource keeps fhir_core's validator, which does not
+    look for empty values: look here (rare: contained resources)."""
+    from .structure import _has_empty  # structure imports this module
+
+    if _has_empty(_not_null(value)):
+        raise PydanticCustomError("empty_value", "empty value")
+    return value
+
+
+def _choice_checks(klass: type) -> Callable[[dict], dict] | None:
+    """The after-hook's choice rule: at most one key of a choice element (exactly one where
+    required); the fields of a choice take no null in this form (_FastCompiler._after_hook), so
+    the keys present are the values present. The required primitives are required fields here."""
+    groups = [(frozenset(names), needed) for names, needed in _choices(klass)]
+    if not groups:
+        return None
+
+    def one_of_many(value: dict) -> dict:
+        for names, needed in groups:
+            count = len(names.intersection(value))  # iterates the few keys present
+            if count > 1 or (needed and not count):
+                raise ValueError("choice element")
+        return value
+
+    return one_of_many
+
+
+class _FastCompiler(_Compiler):
+    """The stricter form: see the module docstring. Raises _Unknown on a schema node it has no
+    proven rewrite for (then the model has no stricter form and every resource takes the exact
+    one)."""
+
+    def _after_hook(self, klass: type, fields: dict) -> Callable[[dict], dict] | None:
+        # required primitives: present and not null, where the exact form also takes an absent
+        # value whose `_x` sibling carries an extension
+        for key, _, _ in _required(klass):
+            fields[key] = {**fields[key], "required": True, "schema": _not_null_schema(fields[key])}
+        # choice elements: not null either, so that a key present is a value present
+        for names, _ in _choices(klass):
+            for key in names:
+                fields[key] = {**fields[key], "schema": _not_null_schema(fields[key])}
+        return _choice_checks(klass)
+
+    def rewrite(self, node: Any) -> Any:
+        if not isinstance(node, dict) or "type" not in node:
+            return super().rewrite(node)
+        kind = node["type"]
+        if kind == "str":
+            return self._string(node)
+        if kind in ("int", "bool"):  # no string is an int or a bool in strict mode
+            return {**_kept(node), "strict": True}
+        if kind == "list":
+            return {**super().rewrite(node), "min_length": max(1, node.get("min_length", 0))}
+        if kind == "function-wrap":
+            if _qualname(node) == _CHILD_VALIDATOR:
+                out = super().rewrite(node)
+                if out.get("type") == "function-before":  # a Resource: fhir_core's validator
+                    out = {**out, "function": {"type": "no-info", "function": _not_null_nor_empty}}
+                return out
+            native = _native_primitive(node)
+            if native is not None:
+                return native
+            if _closure_class(node["function"]["function"]) is fhir_types.Decimal:
+                # kept (in Python): its pattern refuses every blank string already
+                return _kept(node)
+            raise _Unknown(node)
+        if kind == "function-after" and node["schema"].get("type") == "bytes":
+            # base64Binary: decoded in Python as before, but from a string with content only
+            return {"type": "chain", "steps": [_NOT_BLANK, _kept(node)]}
+        if kind in ("nullable", "union", "definition-ref", "uuid"):  # uuid refuses a blank string
+            return super().rewrite(node)
+        raise _Unknown(node)
+
+    @staticmethod
+    def _string(node: dict) -> dict:
+        pattern = node.get("pattern")
+        rest = {k: v for k, v in node.items() if k not in ("pattern", "type", "ref")}
+        if pattern in _ANY_TEXT:
+            return {**_NOT_BLANK, **rest}
+        if pattern == _CODE:
+            return {**_text(_SOLID_CODE), **rest}
+        if pattern in _SOLID_ONLY:
+            return {**_kept(node), "strict": True}
+        # any other pattern: checked as before, on a string with content only
+        return {"type": "chain", "steps": [_NOT_BLANK, _kept(node)]}
+
+
+def _not_null_schema(field: dict) -> dict:
+    schema = field["schema"]
+    return schema["schema"] if schema["type"] == "nullable" else schema
+
+
+def _kept(node: dict) -> dict:
+    """An original leaf validator as it is (no `ref`: definitions are the compiler's own)."""
+    return {k: v for k, v in node.items() if k != "ref"}
+
+
+class _Unknown(Exception):
+    """A schema node _FastCompiler has no proven stricter rewrite for."""
 
 
 @lru_cache(maxsize=None)
@@ -179,4 +380,39 @@ def validate(model: type, resource: dict) -> None:
     compiled(model).validate_python(data)
 
 
-__all__ = ["compiled", "validate", "ValidationError"]
+@lru_cache(maxsize=None)
+@loads_static_data
+def _strict(model: type) -> SchemaValidator | None:
+    """The stricter form of one model class (None where it holds a node without a proven
+    rewrite). Its root also takes `resourceType`, which validate() removes from a copy."""
+    compiler = _FastCompiler()
+    try:
+        compiler.reference(model)
+    except _Unknown:
+        return None
+    definition = compiler.definitions[f"{model.__module__}.{model.__qualname__}"]
+    root = node = {k: v for k, v in definition.items() if k != "ref"}
+    while node["type"] != "typed-dict":  # copies down to the fields: the definition stays as is
+        node["schema"] = {**node["schema"]}
+        node = node["schema"]
+    node["fields"] = {**node["fields"], "resourceType": {
+        "type": "typed-dict-field", "required": False, "schema": {"type": "any"}}}
+    return SchemaValidator({"type": "definitions", "schema": root,
+                            "definitions": list(compiler.definitions.values())})
+
+
+def clean(model: type, resource: dict) -> bool:
+    """True when validate() accepts the resource and it holds no empty or blank string and no
+    empty array (empty objects are not looked for). False decides nothing: ask validate()."""
+    strict = _strict(model)
+    if strict is None:
+        return False
+    try:
+        strict.validate_python(resource)
+    except Exception:  # noqa: BLE001 - a ValidationError, or whatever fhir_core's validator of a
+        # contained resource raises on an odd shape: validate() reports it
+        return False
+    return True
+
+
+__all__ = ["clean", "compiled", "validate", "ValidationError"]

@@ -10,10 +10,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Iterable
 
+import msgspec
 from pydantic import ValidationError
 
 from ..collector import loads_static_data
 from . import models
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 @lru_cache(maxsize=None)
@@ -41,17 +45,26 @@ def _path(prefix: str, loc: Iterable[Any]) -> str:
     return out
 
 
-def model_problems(resource: Any, compiled: bool = True) -> list[tuple[str, str, str, str]]:
+def model_problems(resource: Any, compiled: bool = True,
+                   canonical: bytes | None = None) -> list[tuple[str, str, str, str]]:
     """(severity, code, message, path relative to the resource) for one resource.
 
-    `compiled=False` runs the models through fhir_core itself (the reference the compiled form is
-    tested against)."""
+    `canonical`, the resource's msgspec JSON when the caller has it (the validator's cache key),
+    saves encoding it again. `compiled=False` runs the models through fhir_core itself (the
+    reference the compiled form is tested against)."""
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
     if not isinstance(rtype, str):
         return [("error", "structure", "resource without resourceType", "")]
     model = _model(rtype)
     if model is None:
         return [("error", "structure", f"unknown resourceType {rtype!r}", ".resourceType")]
+    if compiled and _clean(model, resource, canonical):
+        return []
+    return _problems(model, resource, compiled)
+
+
+def _problems(model: type, resource: dict, compiled: bool) -> list[tuple[str, str, str, str]]:
+    """model_problems() the long way: every empty value, then the model's errors."""
     out = empty_value_problems(resource)
     try:
         if compiled:
@@ -67,6 +80,18 @@ def model_problems(resource: Any, compiled: bool = True) -> list[tuple[str, str,
         # whatever they raise, the input is not a valid resource
         out.append(("error", "structure", f"invalid resource: {type(exc).__name__}: {exc}", ""))
     return out
+
+
+def _clean(model: type, resource: dict, canonical: bytes | None) -> bool:
+    """The common case, decided without a Python walk: the model's stricter form accepts the
+    resource (so the exact one does, and no string or array is empty) and its JSON holds no `{}`
+    (an empty object, or those two characters inside a string: then the full check decides)."""
+    if canonical is None:
+        try:
+            canonical = _encode(resource)
+        except (TypeError, msgspec.EncodeError):
+            return False
+    return b"{}" not in canonical and models.clean(model, resource)
 
 
 def empty_value_problems(resource: Any) -> list[tuple[str, str, str, str]]:

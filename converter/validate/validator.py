@@ -35,7 +35,10 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    structural = model_problems(resource) if models else empty_value_problems(resource)
+    if not models:
+        structural = empty_value_problems(resource)
+    else:
+        structural = model_problems(resource, canonical=key[0] if key is not None else None)
     found = (structural, _walk(resource))
     if key is not None:
         _cache[key] = found

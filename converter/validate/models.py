@@ -159,13 +159,14 @@ class _Compiler:
                           "extra_behavior": config.get("extra_fields_behavior", "forbid")}
         for function in before:
             compiled = _before(function["function"], compiled)
-        check = self._after_hook(klass, fields)
+        check = self._adapt(klass, fields)
         if check is not None:
             compiled = {"type": "function-after", "schema": compiled,
                         "function": {"type": "no-info", "function": check}}
         return compiled
 
-    def _after_hook(self, klass: type, fields: dict) -> Callable[[dict], dict] | None:
+    def _adapt(self, klass: type, fields: dict) -> Callable[[dict], dict] | None:
+        """The class's after-hook; the stricter form also changes some `fields` here."""
         return _after_checks(klass)
 
     def rewrite(self, node: Any) -> Any:
@@ -295,7 +296,18 @@ class _FastCompiler(_Compiler):
     proven rewrite for (then the model has no stricter form and every resource takes the exact
     one)."""
 
-    def _after_hook(self, klass: type, fields: dict) -> Callable[[dict], dict] | None:
+    def __init__(self, extensions: bool) -> None:
+        super().__init__()
+        self.extensions = extensions
+
+    def _adapt(self, klass: type, fields: dict) -> Callable[[dict], dict] | None:
+        # fhir_comments (no FHIR JSON) and, unless asked for, the `_x` elements of primitives
+        # (rare): refused as unknown elements. Why: each field is one look-up per object, present
+        # or not, and these are half the fields of most classes.
+        for key, field in list(fields.items()):
+            alias = field.get("validation_alias", key)
+            if alias == "fhir_comments" or (not self.extensions and alias.startswith("_")):
+                del fields[key]
         # required primitives: present and not null, where the exact form also takes an absent
         # value whose `_x` sibling carries an extension
         for key, _, _ in _required(klass):
@@ -382,10 +394,11 @@ def validate(model: type, resource: dict) -> None:
 
 @lru_cache(maxsize=None)
 @loads_static_data
-def _strict(model: type) -> SchemaValidator | None:
-    """The stricter form of one model class (None where it holds a node without a proven
-    rewrite). Its root also takes `resourceType`, which validate() removes from a copy."""
-    compiler = _FastCompiler()
+def _strict(model: type, extensions: bool) -> SchemaValidator | None:
+    """The stricter form of one model class, with or without the `_x` elements (None where it
+    holds a node without a proven rewrite). Its root also takes `resourceType`, which validate()
+    removes from a copy."""
+    compiler = _FastCompiler(extensions)
     try:
         compiler.reference(model)
     except _Unknown:
@@ -401,10 +414,13 @@ def _strict(model: type) -> SchemaValidator | None:
                             "definitions": list(compiler.definitions.values())})
 
 
-def clean(model: type, resource: dict) -> bool:
+def clean(model: type, resource: dict, extensions: bool = True) -> bool:
     """True when validate() accepts the resource and it holds no empty or blank string and no
-    empty array (empty objects are not looked for). False decides nothing: ask validate()."""
-    strict = _strict(model)
+    empty array (empty objects are not looked for). False decides nothing: ask validate().
+
+    `extensions=False` is faster and refuses every `_x` element of a primitive (for a resource
+    known to hold no key starting with `_`)."""
+    strict = _strict(model, extensions)
     if strict is None:
         return False
     try:

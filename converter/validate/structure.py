@@ -85,13 +85,14 @@ def _problems(model: type, resource: dict, compiled: bool) -> list[tuple[str, st
 def _clean(model: type, resource: dict, canonical: bytes | None) -> bool:
     """The common case, decided without a Python walk: the model's stricter form accepts the
     resource (so the exact one does, and no string or array is empty) and its JSON holds no `{}`
-    (an empty object, or those two characters inside a string: then the full check decides)."""
+    (an empty object, or those two characters inside a string: then the full check decides).
+    Without `"_` in the JSON, no key starts with `_` and the form without `_x` elements does."""
     if canonical is None:
         try:
             canonical = _encode(resource)
         except (TypeError, msgspec.EncodeError):
             return False
-    return b"{}" not in canonical and models.clean(model, resource)
+    return b"{}" not in canonical and models.clean(model, resource, b'"_' in canonical)
 
 
 def empty_value_problems(resource: Any) -> list[tuple[str, str, str, str]]:

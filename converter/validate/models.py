@@ -260,6 +260,14 @@ def _native_primitive(node: dict) -> dict | None:
     if owner is fhir_types.Url and inner == {"type": "str"}:
         # the original passes any string (a primitive type's name, else the plain str schema)
         return _NOT_BLANK
+    if owner is fhir_types.Decimal:
+        # the original fullmatches str(value) against the decimal pattern, then makes a Decimal
+        # of it: str() of any finite Decimal, int (bool is no int in strict mode) or float is a
+        # plain or exponent number without leading zeros, which it matches
+        return {"type": "union", "choices": [
+            {"type": "decimal", "strict": True, "allow_inf_nan": False},
+            {"type": "int", "strict": True},
+            {"type": "float", "strict": True, "allow_inf_nan": False}]}
     return None
 
 
@@ -335,12 +343,9 @@ class _FastCompiler(_Compiler):
                     out = {**out, "function": {"type": "no-info", "function": _not_null_nor_empty}}
                 return out
             native = _native_primitive(node)
-            if native is not None:
-                return native
-            if _closure_class(node["function"]["function"]) is fhir_types.Decimal:
-                # kept (in Python): its pattern refuses every blank string already
-                return _kept(node)
-            raise _Unknown(node)
+            if native is None:
+                raise _Unknown(node)
+            return native
         if kind == "function-after" and node["schema"].get("type") == "bytes":
             # base64Binary: decoded in Python as before, but from a string with content only
             return {"type": "chain", "steps": [_NOT_BLANK, _kept(node)]}

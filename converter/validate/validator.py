@@ -128,8 +128,10 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
         known = findings[i] if findings is not None else None
         structural, found = known if known is not None else resource_findings(res, models)
         found_by_entry[i] = found
-        issues += _issues(structural, prefix, source)
-        issues += _issues(found.problems, prefix, source)
+        if structural:  # rare: skipped without building an empty list per entry
+            issues += _issues(structural, prefix, source)
+        if found.problems:
+            issues += _issues(found.problems, prefix, source)
     issues += _issues(references.entry_problems(entries), "", source)
     issues += _issues(references.in_bundle(bundle, entries, found_by_entry), "", source)
     if profile == "ips" or profiles.is_ips(bundle):

@@ -19,12 +19,15 @@ picks the class by resourceType. Primitive validators written in Python (dateTim
 kept as they are. tests/test_validate_models.py checks that the compiled and the original models
 give the same verdict on the corpus output, the official examples and damaged copies of them.
 
-A second, stricter form (`clean()`) answers the common question "is this resource fine?" without
-re-entering Python: the primitive validators written in Python become native patterns, required
-primitives plain required fields, and it also refuses the empty strings and arrays FHIR forbids.
-Stricter only: whatever it accepts, the exact form accepts and holds no such empty value (each
-rewrite below says why). What it refuses goes through the exact form, for the verdict and for the
-messages, so it decides nothing on its own (tests/test_validate_models.py checks the rule).
+A second, stricter form (`clean()`) answers the common question "is this resource fine?" almost
+without re-entering Python (the choice rule stays a small hook): the primitive validators written
+in Python become native schemas, required primitives plain required fields, fhir_comments and
+(unless asked for) the `_x` elements are unknown, and it also refuses the empty strings and arrays
+FHIR forbids. Stricter only: whatever it accepts, the exact form accepts and holds no such empty
+value (each rewrite below says why), for values as JSON gives them (a subclass of str or of a
+number type that redefines str() or isspace() is no JSON). A refusal decides nothing: the caller
+then runs the exact form, for the verdict and the messages (tests/test_validate_models.py checks
+the rule on odd values and damaged resources).
 """
 from __future__ import annotations
 
@@ -314,7 +317,7 @@ class _FastCompiler(_Compiler):
         # or not, and these are half the fields of most classes.
         for key, field in list(fields.items()):
             alias = field.get("validation_alias", key)
-            if alias == "fhir_comments" or (not self.extensions and alias.startswith("_")):
+            if alias == "fhir_comments" or (not self.extensions and str(alias).startswith("_")):
                 del fields[key]
         # required primitives: present and not null, where the exact form also takes an absent
         # value whose `_x` sibling carries an extension

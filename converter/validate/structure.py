@@ -4,6 +4,9 @@ The models check required elements, cardinality, datatypes and unknown elements;
 objects and arrays are found here on the plain dict. Resources are validated one by one (not as one
 Bundle model) so that each error carries the entry's path. The models run compiled (models.py),
 17 µs per resource of our HL7 v2 output instead of 150 through fhir_core, with the same verdicts.
+Most resources are settled sooner by the models' stricter form (models.clean, about 9 µs), which
+also rules out empty strings and arrays, and by their JSON for empty objects: the Python scan for
+empty values and the exact models run only on what it refuses.
 """
 from __future__ import annotations
 

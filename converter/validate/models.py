@@ -302,6 +302,21 @@ def _choice_checks(klass: type) -> Callable[[dict], dict] | None:
     return one_of_many
 
 
+def _not_null_schema(field: dict) -> dict:
+    """A typed-dict field's schema without its null."""
+    schema = field["schema"]
+    return schema["schema"] if schema["type"] == "nullable" else schema
+
+
+def _kept(node: dict) -> dict:
+    """An original leaf validator as it is (no `ref`: definitions are the compiler's own)."""
+    return {k: v for k, v in node.items() if k != "ref"}
+
+
+class _Unknown(Exception):
+    """A schema node _FastCompiler has no proven stricter rewrite for."""
+
+
 class _FastCompiler(_Compiler):
     """The stricter form: see the module docstring. Raises _Unknown on a schema node it has no
     proven rewrite for (then the model has no stricter form and every resource takes the exact
@@ -330,6 +345,7 @@ class _FastCompiler(_Compiler):
         return _choice_checks(klass)
 
     def rewrite(self, node: Any) -> Any:
+        """The stricter stand-in for one node of a core schema (why, per kind of node)."""
         if not isinstance(node, dict) or "type" not in node:
             return super().rewrite(node)
         kind = node["type"]
@@ -337,7 +353,7 @@ class _FastCompiler(_Compiler):
             return self._string(node)
         if kind in ("int", "bool"):  # no string is an int or a bool in strict mode
             return {**_kept(node), "strict": True}
-        if kind == "list":
+        if kind == "list":  # an empty array is an empty value
             return {**super().rewrite(node), "min_length": max(1, node.get("min_length", 0))}
         if kind == "function-wrap":
             if _qualname(node) == _CHILD_VALIDATOR:
@@ -358,6 +374,7 @@ class _FastCompiler(_Compiler):
 
     @staticmethod
     def _string(node: dict) -> dict:
+        """Only strings with a solid character, matching a sub-language of the original pattern."""
         pattern = node.get("pattern")
         rest = {k: v for k, v in node.items() if k not in ("pattern", "type", "ref")}
         if pattern in _ANY_TEXT:
@@ -368,20 +385,6 @@ class _FastCompiler(_Compiler):
             return {**_kept(node), "strict": True}
         # any other pattern: checked as before, on a string with content only
         return {"type": "chain", "steps": [_NOT_BLANK, _kept(node)]}
-
-
-def _not_null_schema(field: dict) -> dict:
-    schema = field["schema"]
-    return schema["schema"] if schema["type"] == "nullable" else schema
-
-
-def _kept(node: dict) -> dict:
-    """An original leaf validator as it is (no `ref`: definitions are the compiler's own)."""
-    return {k: v for k, v in node.items() if k != "ref"}
-
-
-class _Unknown(Exception):
-    """A schema node _FastCompiler has no proven stricter rewrite for."""
 
 
 @lru_cache(maxsize=None)

@@ -70,6 +70,9 @@ class Invariant:
     # the JSON properties that hold one of `heads` (code, _code; valueQuantity... for value)
     head_keys: frozenset[str] | None = None
     absent: bool = True  # result when none of `heads` is present
+    # (name, prefix): holds when member `name` is a string not starting with prefix (ref-1 on
+    # `reference` and "#"), as the compiled test decides first (fhirpath.unless_prefixed)
+    unless_prefixed: tuple[str, str] | None = None
     _fallback: Any = None
 
     def holds(self, item: Any, env: fhirpath.Env, type_path: str) -> bool:
@@ -234,6 +237,7 @@ class Definitions:
             try:
                 inv.closure = fhirpath.compile_closure(expression, tree, self.resource_types)
                 inv.test = fhirpath.compile_test(expression, tree, self.resource_types)
+                inv.unless_prefixed = fhirpath.unless_prefixed(tree, self.resource_types)
             except fhirpath.Unsupported:
                 inv.closure = inv.test = None
             inv.heads = fhirpath.context_heads(tree)

@@ -1205,6 +1205,67 @@ def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
     return fn
 
 
+def unless_prefixed(tree: dict, resource_types: frozenset[str]) -> tuple[str, str] | None:
+    """(name, prefix) when the expression holds (is true or empty) whenever member `name` is a
+    string that does not start with `prefix`, and whenever `name` and `_name` are both absent.
+
+    That is ref-1, `reference.startsWith('#').not() or (reference.substring(1) in ...)`: an `or`
+    chain whose first operand is `name.startsWith('prefix').not()`, which the compiled test
+    evaluates first and stops at when true, and all of whose operands are empty without `name`.
+    The walk then knows the result without the call (walk.Plan.ref_prefix)."""
+    node = _unparenthesized(tree)
+    if node["type"] != "OrExpression" or _operator(node) != "or":
+        return None
+    first = _unparenthesized(_operands(node, "or")[0])
+    if not _is_call(first, "not", 0):
+        return None
+    left = first["children"][0]
+    if not _is_call(left, "startsWith", 1):
+        return None
+    prefix = _string_literal(_params(left["children"][1]["children"][0])[0])
+    name = Compiler(resource_types)._member_name(left["children"][0])
+    if prefix is None or name is None or name in CHOICE_NAMES \
+            or not _empty_without(node, name, resource_types):
+        return None
+    return name, prefix
+
+
+# Functions whose result is empty on an empty input (whatever their parameters)
+_EMPTY_IN_EMPTY_OUT = frozenset({"not", "startsWith", "endsWith", "contains", "substring",
+                                 "trace", "lower", "upper", "matches", "replace", "length"})
+
+
+def _empty_without(node: dict, name: str, resource_types: frozenset[str]) -> bool:
+    """The expression is empty on an item without member `name` (nor `_name`): it is `name`, a
+    member or an empty-preserving function of such an expression, `x in y` of one, or an
+    and/or chain of them."""
+    node = _unparenthesized(node)
+    kind = node["type"]
+    if kind == "TermExpression":
+        return Compiler(resource_types)._member_name(node) == name
+    children = node.get("children", [])
+    if kind == "InvocationExpression":
+        step = children[1]
+        if step["type"] == "FunctionInvocation" \
+                and step["children"][0]["children"][0]["text"] not in _EMPTY_IN_EMPTY_OUT:
+            return False
+        return _empty_without(children[0], name, resource_types)
+    if kind == "MembershipExpression":
+        return _empty_without(children[0 if _operator(node) == "in" else 1], name,
+                              resource_types)
+    if kind in _JUNCTIONS and _operator(node) in ("or", "and"):
+        return all(_empty_without(c, name, resource_types) for c in children)
+    return False
+
+
+def _is_call(node: dict, fname: str, arity: int) -> bool:
+    """`node` is `<something>.fname(...)` with `arity` parameters."""
+    if node["type"] != "InvocationExpression" or node["children"][1]["type"] != "FunctionInvocation":
+        return False
+    functn = node["children"][1]["children"][0]
+    return functn["children"][0]["text"] == fname and len(_params(functn)) == arity
+
+
 # Invariants whose official expression is evaluated by a hand-written equivalent (tested against
 # fhirpathpy in tests/test_validate_fhirpath.py).
 HAND_WRITTEN: dict[str, Fn] = {

@@ -66,6 +66,14 @@ class Plan:
     # and of those among them with scalar_checks: what a primitive member needs
     kids: dict[str, tuple["Plan", str]] | None = None
     scalar_kids: dict[str, tuple["Plan", str]] | None = None
+    # A Reference whose invariants all hold while `reference` is a string not starting with
+    # ref_prefix, or is absent (ref-1 and "#": Invariant.unless_prefixed), needs nothing but to
+    # be recorded when it holds none of the properties in ref_busy (those in kids, and `type`,
+    # which the record reads) and its `display`, if any, is a string with nothing to check: the
+    # commonest object of all, {"reference": "urn:uuid:...", "display": "..."}. ref_busy is set
+    # with kids, so the first value takes the general way.
+    ref_prefix: str | None = None
+    ref_busy: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -110,6 +118,16 @@ class Walker:
 
     def object(self, item: dict, plan: Plan, path: str, env: Env) -> None:
         """Check an object value (a resource, a datatype, a backbone element), then its members."""
+        busy = plan.ref_busy
+        if busy is not None and busy.isdisjoint(item) \
+                and isinstance(item.get("display", ""), str):  # a Reference: see Plan.ref_prefix
+            ref = item.get("reference")
+            if ref is None:
+                return
+            if isinstance(ref, str) and not ref.startswith(plan.ref_prefix):
+                self.out.references.append(Reference(path + ".reference", ref, plan.targets,
+                                                     None))
+                return
         if "id" in item and len(item) == 1:  # (most objects have no id: one test)
             self.problems.append(("error", "invariant", "ele-1: All FHIR elements must have a "
                                   "@value or children", path))
@@ -204,6 +222,10 @@ class Walker:
                 segment = f".{child.name}.ofType({tcode})" if child.choice else "." + key
                 kids[key] = (child_plan, segment)
         plan.scalar_kids = {key: kid for key, kid in kids.items() if kid[0].scalar_checks}
+        if plan.ref_prefix is not None:
+            # (a string `reference` or `display` is visited only when in scalar_kids)
+            plan.ref_busy = frozenset(kids).difference(("reference", "display")).union(
+                ("type",), plan.scalar_kids)
         plan.kids = kids
         return kids
 
@@ -246,6 +268,11 @@ class Walker:
                     scalar_checks=bool(invariants or bindings or uri),
                     object_checks=bool(is_resource or bindings or invariants or datatype),
                     uri=uri, uri_only=uri and not (invariants or bindings), datatype=datatype)
+        if datatype == "Reference" and invariants and not bindings:
+            shortcuts = {inv.unless_prefixed for inv, _, _ in invariants}
+            if len(shortcuts) == 1 and next(iter(shortcuts)) is not None \
+                    and next(iter(shortcuts))[0] == "reference":
+                plan.ref_prefix = next(iter(shortcuts))[1]
         el.plans[tcode] = plan
         return plan
 

@@ -1,0 +1,173 @@
+"""The walk's fast paths (converter/validate/walk.py) find what the general plan walk finds: the same
+problems in the same order, the same references, over medbundle's corpus output, the official
+examples, damaged copies of them (fixed seed) and hand-made odd values.
+
+`general_walk()` turns the fast paths off (they are decided in the plans); the general walk is the
+reference they are tested against.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+from decimal import Decimal
+from typing import Any, Iterator
+
+import pytest
+
+from converter.validate import definitions as defs_module
+from converter.validate import fhirpath
+from converter.validate.definitions import definitions
+from converter.validate.walk import Findings, walk_resource
+
+from conftest import CORPUS
+from test_validate_models import _damaged, _resources
+
+
+def _plans() -> Iterator[Any]:
+    for tdef in definitions()._types.values():
+        for el in tdef.elements.values():
+            yield from el.plans.values()
+    yield from (p for p in definitions().walk_plans.values() if p is not None)
+
+
+@contextlib.contextmanager
+def general_walk():
+    """Walk without the fast paths: the plans built so far forget them (and new plans, built
+    while they are off, get none)."""
+    saved = [(p, p.ref_prefix, p.ref_busy) for p in _plans()]
+    for p, _, _ in saved:
+        p.ref_prefix = p.ref_busy = None
+    try:
+        yield
+    finally:
+        for p, prefix, busy in saved:
+            p.ref_prefix, p.ref_busy = prefix, busy
+
+
+def _outcome(found: Findings) -> tuple:
+    return (found.problems, [(r.path, r.reference, r.targets, r.type) for r in found.references],
+            found.contained_ids)
+
+
+def _both(resource: dict, skip_entries: bool = True) -> tuple[tuple, tuple]:
+    walk_resource(resource, skip_entries)  # (every plan the resource needs, built with fast paths)
+    fast = _outcome(walk_resource(resource, skip_entries))
+    with general_walk():
+        general = _outcome(walk_resource(resource, skip_entries))
+    return fast, general
+
+
+ODD_REFERENCES = [
+    {"reference": "Patient/1"}, {"reference": "urn:uuid:0f6a3d2c-0b4b-4d4e-9d3c-3a9c1e0c7a11"},
+    {"reference": "#p"}, {"reference": "#nope"}, {"reference": "#"}, {"reference": ""},
+    {"reference": "Patient/1", "display": "Ann"}, {"display": "Ann"}, {}, {"id": "r"},
+    {"reference": "Patient/1", "id": "r"}, {"reference": 5}, {"reference": None},
+    {"reference": None, "display": "Ann"}, {"reference": ["Patient/1"]}, {"reference": {"a": 1}},
+    {"reference": Decimal("1.5")}, {"reference": True}, {"display": 3}, {"display": None},
+    {"display": {"x": "y"}}, {"display": ["a"]}, {"display": {"id": "d"}},
+    {"reference": "Patient/1", "display": [{"id": "d"}]}, {"reference": "Patient/1", "display": 3},
+    {"reference": "Patient/1", "type": "Patient"}, {"reference": "Patient/1", "type": "Group"},
+    {"reference": "Patient/1", "type": 4}, {"reference": "#p", "type": "Patient"},
+    {"reference": "Patient/1", "_reference": {"extension": [{"url": "u", "valueString": "x"}]}},
+    {"_reference": {"id": "x"}}, {"_reference": {"extension": [{"url": "u", "valueCode": "a"}]}},
+    {"reference": "Patient/1", "identifier": {"system": "urn:oid:1.2.3.4.5", "value": "x"}},
+    {"identifier": {"value": "x", "assigner": {"reference": "#p"}}},
+    {"identifier": {"value": "x", "assigner": {"display": "A", "id": "a"}}},
+    {"reference": "Patient/1", "extension": [{"url": "u"}]}, {"reference": "Patient/1", "foo": 1},
+    {"display": "Ann", "foo": "bar"}, {"reference": "Patient/1", "display": ""},
+    {"reference": "#p", "display": "Ann"}, {"reference": " #p"}, {"reference": "%23p"},
+]
+
+CONTAINED = [{"resourceType": "Patient", "id": "p"}]
+
+
+def _carriers(ref: Any) -> Iterator[dict]:
+    """Resources holding `ref` where References occur: a list, a single element, nested in an
+    Identifier, with and without contained resources, inside a Bundle entry."""
+    yield {"resourceType": "Provenance", "target": [ref, ref], "recorded": "2020-01-01T00:00:00Z",
+           "agent": [{"who": ref}]}
+    for contained in (CONTAINED, None, [{"resourceType": "Patient", "id": "q"}], [None, 5]):
+        obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+               "subject": ref, "performer": [{"display": "P"}, ref],
+               "identifier": [{"value": "1", "assigner": ref}]}
+        if contained is not None:
+            obs["contained"] = contained
+        yield obs
+    yield {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:0f6a3d2c-0b4b-4d4e-9d3c-3a9c1e0c7a11",
+         "resource": {"resourceType": "Encounter", "status": "finished", "contained": CONTAINED,
+                      "class": {"code": "AMB"}, "subject": ref, "participant": [
+                          {"individual": ref}]}}]}
+
+
+@pytest.mark.parametrize("ref", ODD_REFERENCES)
+def test_reference_fast_path_agrees_on_odd_values(ref):
+    for resource in _carriers(ref):
+        for skip in (True, False):
+            fast, general = _both(resource, skip)
+            assert fast == general, (ref, resource["resourceType"], skip)
+
+
+def test_reference_fast_path_is_taken():
+    """The usual References are decided without evaluating ref-1 (else the test above proves
+    nothing)."""
+    calls = []
+    original = defs_module.Invariant.holds
+
+    def holds(self, item, env, type_path):
+        calls.append(self.key)
+        return original(self, item, env, type_path)
+
+    resource = {"resourceType": "Provenance", "recorded": "2020-01-01T00:00:00Z",
+                "target": [{"reference": "Patient/1"}, {"reference": "urn:uuid:x", "display": "d"},
+                           {"display": "d"}]}
+    walk_resource(resource)
+    defs_module.Invariant.holds = holds
+    try:
+        found = walk_resource(resource)
+    finally:
+        defs_module.Invariant.holds = original
+    assert "ref-1" not in calls
+    assert [r.path for r in found.references] == [".target[0].reference", ".target[1].reference"]
+
+
+def test_unless_prefixed_reads_ref_1_only():
+    shortcuts = {}
+    defs = definitions()
+    for i in range(len(defs.raw["constraints"])):
+        inv = defs.invariant(i)
+        if inv.unless_prefixed is not None:
+            shortcuts[inv.key] = inv.unless_prefixed
+    assert shortcuts == {"ref-1": ("reference", "#")}
+    types = defs.resource_types
+    for expression in ("reference.startsWith('#').not() and reference.exists()",   # not an or
+                       "reference.exists() or reference.startsWith('#').not()",   # not first
+                       "reference.startsWith('#').not() or display.exists()",     # reads display
+                       "reference.startsWith('#') or reference.exists()",         # no not()
+                       "value.startsWith('#').not() or value.exists()"):          # a choice
+        assert fhirpath.unless_prefixed(fhirpath.parse_tree(expression), types) is None
+    assert fhirpath.unless_prefixed(fhirpath.parse_tree(
+        "(a.startsWith('x').not()) or a.substring(1).lower() in %resource.id"), types) == ("a", "x")
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not found")
+def test_fast_paths_agree_with_the_general_walk_on_damaged_resources():
+    rng = random.Random(20261128)
+    cases = with_problems = 0
+    disagree = []
+    for resource in _resources():
+        for case in (resource, _damaged(resource, rng), _damaged(resource, rng)):
+            cases += 1
+            try:
+                fast, general = _both(case)
+            except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+                with general_walk():  # (a shape the walk cannot read: both must raise alike)
+                    with pytest.raises(type(exc)):
+                        walk_resource(case)
+                continue
+            with_problems += bool(general[0])
+            if fast != general:
+                disagree.append((case.get("resourceType"), fast, general))
+    assert disagree == []
+    assert cases > 6000
+    assert with_problems > cases // 20

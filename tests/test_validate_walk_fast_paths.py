@@ -171,3 +171,40 @@ def test_fast_paths_agree_with_the_general_walk_on_damaged_resources():
     assert disagree == []
     assert cases > 6000
     assert with_problems > cases // 20
+
+
+def _bundle_invariants() -> dict:
+    defs = definitions()
+    return {inv.key: inv for inv in defs.type("Bundle").root.invariants}
+
+
+TYPES = [{"type": t} for t in ("batch", "transaction", "history", "collection", "searchset",
+                               "batch-response", "2020", "", 5, None, True, ["batch"])] + [
+    {}, {"_type": {"id": "t"}}, {"type": "batch", "_type": {"id": "t"}}]
+ENTRIES = [
+    [], [{"fullUrl": "urn:uuid:x"}], [{"request": {"method": "POST"}}, {"resource": {}}],
+    [{"response": {"status": "200"}}], [{"search": {"mode": "match"}}], [{"_search": {"id": "s"}}],
+    [{"_request": {"id": "r"}}], [{"request": None}], [{"request": []}], [{"request": [None]}],
+    [None], [None, {"request": {}}], [{"search": [{}, None]}], [5], ["entry"],
+    [{"fullUrl": "a"}, {"fullUrl": "b", "request": {}, "response": {}, "search": {}}],
+]
+
+
+@pytest.mark.parametrize("entries", ENTRIES)
+def test_bundle_invariants_keep_their_verdicts(entries):
+    """bdl-2, bdl-3 and bdl-4 test the Bundle type once and each entry in a test or two; their
+    verdicts are those of the general evaluation: bdl-2's compiled closure (not the predicate),
+    and for bdl-3 and bdl-4 the three-valued type test of any type value."""
+    invariants = _bundle_invariants()
+    for bundle_type in TYPES:
+        bundle = {"resourceType": "Bundle", **bundle_type, "entry": entries}
+        env = fhirpath.Env(bundle, bundle, bundle)
+        inv = invariants["bdl-2"]
+        assert inv.holds(bundle, env, "Bundle") is (inv.closure([bundle], env) != [False])
+        for key, member, types in (("bdl-3", "request", ("batch", "transaction", "history")),
+                                   ("bdl-4", "response", ("batch-response",
+                                                          "transaction-response", "history"))):
+            expected = fhirpath._type_is_one_of(bundle, [[t] for t in types])
+            has = [fhirpath._has_child(e, member) for e in entries if e is not None]
+            holds = not has if expected is None else all(h is expected for h in has)
+            assert invariants[key].holds(bundle, env, "Bundle") is holds, (key, bundle)

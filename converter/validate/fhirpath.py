@@ -866,9 +866,14 @@ def _members(item: Any, names: list[str]) -> list:
 def _path_exists_leaf(names: list[str], negate: bool) -> Callable:
     """`a.b.exists()` (`a.b.empty()` negated) without collecting the last step."""
     steps, last = names[:-1], names[-1]
+    extension = "_" + last
 
     def exists(item, env):
+        plain = last not in CHOICE_NAMES  # then an item without `last` or `_last` has none
         for v in _members(item, steps):
+            # (bdl-2 asks it of every Bundle entry: the usual item, without it, in two tests)
+            if plain and isinstance(v, dict) and last not in v and extension not in v:
+                continue
             if _has_child(v, last):
                 return not negate
         return negate
@@ -1167,6 +1172,20 @@ def _dom_3(focus: list, env: Env) -> list:
     return [True]
 
 
+def _type_is_one_of(resource: Any, literals: list[list[str]]) -> bool | None:
+    """`%resource.type = 'a' or %resource.type = 'b' or ...` in three-valued logic."""
+    bundle_type: list = []
+    _child(resource, "type", bundle_type)
+    expected: bool | None = False
+    for literal in literals:
+        t = truth(_equality(bundle_type, literal, False))
+        if t is True:
+            return True
+        if t is None:
+            expected = None
+    return expected
+
+
 def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
     """bdl-3 and bdl-4: `entry.all(<member>.exists() = (%resource.type = 'a' or ... = 'c'))`.
     Written by hand: the expression tests the Bundle's type again for every entry (half of the
@@ -1174,6 +1193,8 @@ def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
     an unknown type (none, or only an extension) makes `all` false as soon as there is an entry."""
     literals = [[t] for t in types]
     extension = "_" + member
+    # a string equals a literal that does not start with a digit only as the same text (_equal)
+    textual = not any(t[:1].isdigit() for t in types)
 
     def fn(focus: list, env: Env) -> list:
         entries: list = []
@@ -1181,16 +1202,11 @@ def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
             _child(item, "entry", entries)
         if not entries:
             return [True]
-        bundle_type: list = []
-        _child(env.resource, "type", bundle_type)
-        expected: bool | None = False  # the or of the type tests
-        for literal in literals:
-            t = truth(_equality(bundle_type, literal, False))
-            if t is True:
-                expected = True
-                break
-            if t is None:
-                expected = None
+        given = env.resource.get("type") if isinstance(env.resource, dict) else None
+        if isinstance(given, str) and textual:  # (the usual case)
+            expected: bool | None = given in types
+        else:
+            expected = _type_is_one_of(env.resource, literals)
         if expected is None:
             return [False]
         plain = member not in CHOICE_NAMES  # then an entry without member or _member has none

@@ -208,3 +208,40 @@ def test_bundle_invariants_keep_their_verdicts(entries):
             has = [fhirpath._has_child(e, member) for e in entries if e is not None]
             holds = not has if expected is None else all(h is expected for h in has)
             assert invariants[key].holds(bundle, env, "Bundle") is holds, (key, bundle)
+
+
+def _combined_index(entries: list) -> dict:
+    """The index in_bundle used before _Index: one dict, fullUrls assigned, Type/id set once."""
+    index: dict = {}
+    for entry in entries:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
+            continue
+        if isinstance(entry.get("fullUrl"), str):
+            index[entry["fullUrl"]] = res["resourceType"]
+        if isinstance(res.get("id"), str):
+            index.setdefault(f"{res['resourceType']}/{res['id']}", res["resourceType"])
+    return index
+
+
+def test_reference_index_resolves_as_one_dict():
+    from converter.validate.references import _Index
+
+    entries = [
+        {"fullUrl": "Patient/1", "resource": {"resourceType": "Group", "id": "g"}},
+        {"fullUrl": "urn:uuid:a", "resource": {"resourceType": "Patient", "id": "1"}},
+        {"fullUrl": "urn:uuid:a", "resource": {"resourceType": "Person", "id": "2"}},
+        {"resource": {"resourceType": "Person", "id": "2"}},
+        {"resource": {"resourceType": "Device", "id": "2"}},
+        {"fullUrl": "urn:uuid:b", "resource": {"resourceType": "", "id": "3"}},
+        {"fullUrl": "urn:uuid:c", "resource": {"resourceType": 5, "id": "4"}},
+        {"fullUrl": 7, "resource": {"resourceType": "Location", "id": 8}},
+        {"fullUrl": "urn:uuid:d"}, None, "x", {"fullUrl": "urn:uuid:e", "resource": []},
+        {"resource": {"resourceType": "Device", "id": "9"}, "fullUrl": "Device/2"},
+    ]
+    targets = ["Patient/1", "urn:uuid:a", "Person/2", "Device/2", "urn:uuid:b", "/3", "urn:uuid:c",
+               "Group/g", "Location/8", "urn:uuid:d", "urn:uuid:e", "Device/9", "nothing", ""]
+    for n in range(len(entries) + 1):
+        combined, index = _combined_index(entries[:n]), _Index(entries[:n])
+        for target in targets:
+            assert index.get(target) == combined.get(target), (n, target)

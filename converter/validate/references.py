@@ -110,18 +110,7 @@ def standalone(found: Findings, prefix: str = "") -> list[Problem]:
 
 def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) -> list[Problem]:
     """Reference problems of every entry's resource, resolved against the Bundle."""
-    index: dict[str, str] = {}
-    for entry in entries:
-        res = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(res, dict):
-            continue
-        rtype = res.get("resourceType")
-        if not isinstance(rtype, str):
-            continue
-        if isinstance(entry.get("fullUrl"), str):
-            index[entry["fullUrl"]] = rtype
-        if isinstance(res.get("id"), str):
-            index.setdefault(f"{rtype}/{res['id']}", rtype)
+    index = _Index(entries)
     conditional_ok = bundle.get("type") in ("transaction", "batch")
     server_bundle = bundle.get("type") in SERVER_BUNDLES
     out: list[Problem] = []
@@ -137,6 +126,10 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
             # (the usual case, an entry's fullUrl: one lookup, no copy of the string)
             rtype = index.get(target) or index.get(target.split("/_history/")[0])
             if rtype is not None:
+                targets = ref.targets
+                if ref.type is None and (targets is None or rtype in targets
+                                         or "Resource" in targets):
+                    continue  # (what _target_problems would find nothing in, without the call)
                 _target_problems(ref, rtype, prefix, out)
                 continue
             m = _ABSOLUTE.match(target)
@@ -163,6 +156,44 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
             else:
                 _target_problems(ref, _RELATIVE.match(target).group(1), prefix, out)
     return out
+
+
+class _Index:
+    """The resource type each entry's fullUrl, and each `Type/id`, stands for. A fullUrl wins
+    over a `Type/id` of the same text (the last entry of a fullUrl, the first of a `Type/id`).
+
+    The `Type/id` keys are made only when a reference is not a fullUrl: medbundle's references
+    all are (urn:uuid:), and making a key costs a string per entry."""
+
+    __slots__ = ("entries", "urls", "ids")
+
+    def __init__(self, entries: list) -> None:
+        self.entries = entries
+        self.urls: dict[str, str] = {}
+        self.ids: dict[str, str] | None = None
+        for entry in entries:
+            if isinstance(entry, dict):
+                url = entry.get("fullUrl")
+                if isinstance(url, str):
+                    res = entry.get("resource")
+                    rtype = res.get("resourceType") if isinstance(res, dict) else None
+                    if isinstance(rtype, str):
+                        self.urls[url] = rtype
+
+    def get(self, target: str) -> str | None:
+        rtype = self.urls.get(target)
+        if rtype is not None:
+            return rtype
+        ids = self.ids
+        if ids is None:
+            ids = self.ids = {}
+            for entry in self.entries:
+                res = entry.get("resource") if isinstance(entry, dict) else None
+                if isinstance(res, dict):
+                    rtype = res.get("resourceType")
+                    if isinstance(rtype, str) and isinstance(res.get("id"), str):
+                        ids.setdefault(f"{rtype}/{res['id']}", rtype)
+        return ids.get(target)
 
 
 def _has_base(entry: dict) -> bool:

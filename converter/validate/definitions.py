@@ -70,9 +70,12 @@ class Invariant:
     # the JSON properties that hold one of `heads` (code, _code; valueQuantity... for value)
     head_keys: frozenset[str] | None = None
     absent: bool = True  # result when none of `heads` is present
-    # (name, prefix): holds when member `name` is a string not starting with prefix (ref-1 on
-    # `reference` and "#"), as the compiled test decides first (fhirpath.unless_prefixed)
+    # (name, prefix): holds when member `name` is a string not starting with prefix, or is
+    # absent (ref-1 on `reference` and "#"; fhirpath.unless_prefixed), for the walk's plans
     unless_prefixed: tuple[str, str] | None = None
+    # (name, test, arg): holds when member `name` is not a list (test None: `name.exists()`) or
+    # is a string failing test(value, arg), as the compiled test decides first (fhirpath.sure_leaf)
+    sure: tuple[str, Callable | None, str] | None = None
     _fallback: Any = None
 
     def holds(self, item: Any, env: fhirpath.Env, type_path: str) -> bool:
@@ -80,6 +83,15 @@ class Invariant:
         keys = self.head_keys
         if keys is not None and isinstance(item, dict) and keys.isdisjoint(item):
             return self.absent
+        sure = self.sure
+        if sure is not None and isinstance(item, dict):  # (the usual value, without the calls)
+            name, leaf, arg = sure
+            value = item.get(name)
+            if leaf is None:
+                if value is not None and not isinstance(value, list):
+                    return True
+            elif isinstance(value, str) and not leaf(value, arg):
+                return True
         test = self.test
         if test is not None:
             try:
@@ -238,6 +250,7 @@ class Definitions:
                 inv.closure = fhirpath.compile_closure(expression, tree, self.resource_types)
                 inv.test = fhirpath.compile_test(expression, tree, self.resource_types)
                 inv.unless_prefixed = fhirpath.unless_prefixed(tree, self.resource_types)
+                inv.sure = fhirpath.sure_leaf(tree, self.resource_types)
             except fhirpath.Unsupported:
                 inv.closure = inv.test = None
             inv.heads = fhirpath.context_heads(tree)

@@ -1221,26 +1221,44 @@ def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
     return fn
 
 
+def sure_leaf(tree: dict, resource_types: frozenset[str]) -> tuple[str, Callable | None, str] | None:
+    """(name, test, arg) when the expression is, or is an `or` chain led by, `name.exists()`
+    (test None) or `name.startsWith(arg).not()` (endsWith, contains: test is that string test).
+
+    The compiled test evaluates that leaf first and stops at true: the invariant holds when the
+    item's `name` is a value that is not a list (for exists) or a string that fails the test (for
+    the others), and Invariant.holds says so without the calls (bdl-5 and bdl-8 on every Bundle
+    entry, ref-1...)."""
+    node = _unparenthesized(tree)
+    if node["type"] == "OrExpression" and _operator(node) == "or":
+        node = _unparenthesized(_operands(node, "or")[0])
+    if _is_call(node, "exists", 0):
+        name = Compiler(resource_types)._member_name(node["children"][0])
+        return None if name is None else (name, None, "")
+    if not _is_call(node, "not", 0):
+        return None
+    left = node["children"][0]
+    for fname, test in _STRING_TESTS.items():
+        if _is_call(left, fname, 1):
+            arg = _string_literal(_params(left["children"][1]["children"][0])[0])
+            name = Compiler(resource_types)._member_name(left["children"][0])
+            return None if arg is None or name is None else (name, test, arg)
+    return None
+
+
 def unless_prefixed(tree: dict, resource_types: frozenset[str]) -> tuple[str, str] | None:
     """(name, prefix) when the expression holds (is true or empty) whenever member `name` is a
     string that does not start with `prefix`, and whenever `name` and `_name` are both absent.
 
     That is ref-1, `reference.startsWith('#').not() or (reference.substring(1) in ...)`: an `or`
-    chain whose first operand is `name.startsWith('prefix').not()`, which the compiled test
-    evaluates first and stops at when true, and all of whose operands are empty without `name`.
-    The walk then knows the result without the call (walk.Plan.ref_prefix)."""
+    chain led by `name.startsWith('prefix').not()` (see sure_leaf), all of whose operands are
+    empty without `name`. The walk then knows the result without the call (walk.Plan.ref_prefix)."""
+    leaf = sure_leaf(tree, resource_types)
+    if leaf is None or leaf[1] is not str.startswith:
+        return None
+    name, _, prefix = leaf
     node = _unparenthesized(tree)
-    if node["type"] != "OrExpression" or _operator(node) != "or":
-        return None
-    first = _unparenthesized(_operands(node, "or")[0])
-    if not _is_call(first, "not", 0):
-        return None
-    left = first["children"][0]
-    if not _is_call(left, "startsWith", 1):
-        return None
-    prefix = _string_literal(_params(left["children"][1]["children"][0])[0])
-    name = Compiler(resource_types)._member_name(left["children"][0])
-    if prefix is None or name is None or name in CHOICE_NAMES \
+    if node["type"] != "OrExpression" or name in CHOICE_NAMES \
             or not _empty_without(node, name, resource_types):
         return None
     return name, prefix

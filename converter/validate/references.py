@@ -31,7 +31,8 @@ def entry_problems(entries: list) -> list[Problem]:
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
-        if not isinstance(entry.get("fullUrl"), str):
+        url = entry.get("fullUrl")
+        if not isinstance(url, str):
             method = (entry.get("request") or {}).get("method")
             if isinstance(entry.get("resource"), dict) and isinstance(method, str) \
                     and method != "POST":
@@ -40,7 +41,6 @@ def entry_problems(entries: list) -> list[Problem]:
                 out.append(("error", "structure", f"a {method} entry needs a fullUrl (only a "
                             "POST may leave it out)", f"Bundle.entry[{i}].fullUrl"))
             continue
-        url = entry["fullUrl"]
         res = entry.get("resource")
         meta = res.get("meta") if isinstance(res, dict) else None
         version = meta.get("versionId") if isinstance(meta, dict) else None
@@ -113,6 +113,7 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
     index = _Index(entries)
     conditional_ok = bundle.get("type") in ("transaction", "batch")
     server_bundle = bundle.get("type") in SERVER_BUNDLES
+    urls = index.urls
     out: list[Problem] = []
     for i, found in found_by_entry.items():
         if not found.references:
@@ -123,13 +124,17 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
             if target.startswith("#"):
                 _local(ref, found, prefix, out)
                 continue
-            # (the usual case, an entry's fullUrl: one lookup, no copy of the string)
-            rtype = index.get(target) or index.get(target.split("/_history/")[0])
-            if rtype is not None:
+            # (the usual case, an entry's fullUrl: one dict lookup, no copy of the string)
+            rtype = urls.get(target)
+            if rtype:
                 targets = ref.targets
                 if ref.type is None and (targets is None or rtype in targets
                                          or "Resource" in targets):
                     continue  # (what _target_problems would find nothing in, without the call)
+                _target_problems(ref, rtype, prefix, out)
+                continue
+            rtype = index.get(target) or index.get(target.split("/_history/")[0])
+            if rtype is not None:
                 _target_problems(ref, rtype, prefix, out)
                 continue
             m = _ABSOLUTE.match(target)

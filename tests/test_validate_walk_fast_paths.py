@@ -247,14 +247,16 @@ def test_reference_index_resolves_as_one_dict():
             assert index.get(target) == combined.get(target), (n, target)
 
 
+_ABSENT = object()
 ODD_VALUES = ["x", "", "#a", "a/_history/1", "/_history/", 0, 5, True, False, Decimal("1.5"),
               None, [], [None], ["x"], [{}], {}, {"id": "a"}, {"coding": [{"code": "a"}]}]
 
 
 def test_sure_leaves_keep_the_verdicts_of_the_compiled_tests():
     """Invariant.holds answers `name.exists() or ...` and `name.contains(x).not()` from the value
-    of `name` when that decides; the compiled test (the invariant without `sure`) agrees, on odd
-    values of the leaf's member and of the others the invariant reads."""
+    of `name` when that decides (ref-1 also from its absence); the compiled test (the invariant
+    without `sure`) agrees, on odd values of the leaf's member, with and without `_name`, and of
+    the others the invariant reads."""
     defs = definitions()
     invariants = [defs.invariant(i) for i in range(len(defs.raw["constraints"]))]
     sure = [inv for inv in invariants if inv.sure is not None]
@@ -262,16 +264,47 @@ def test_sure_leaves_keep_the_verdicts_of_the_compiled_tests():
     assert all(inv.test is not None for inv in sure)
     root = {"resourceType": "Patient", "contained": [{"resourceType": "Patient", "id": "a"}]}
     env = fhirpath.Env(root, root, root)
+    items = []
     for inv in sure:
         others = sorted(inv.heads or ()) or ["x"]
-        for value in ODD_VALUES:
+        name = inv.sure[0]
+        for value in ODD_VALUES + [_ABSENT]:
             for other in (None, "y", {"a": "b"}, [None]):
-                item = {inv.sure[0]: value}
-                item.update({k: other for k in others if k != inv.sure[0] and other is not None})
-                fast = inv.holds(item, env, "Element")
-                kept, inv.sure = inv.sure, None
-                try:
-                    general = inv.holds(item, env, "Element")
-                finally:
-                    inv.sure = kept
-                assert fast is general, (inv.key, item)
+                for extension in (None, {"id": "e"}):
+                    item = {} if value is _ABSENT else {name: value}
+                    item.update({k: other for k in others if k != name and other is not None})
+                    if extension is not None:
+                        item["_" + name] = extension
+                    items.append((inv, item))
+    for inv, item in items:
+        fast = inv.holds(item, env, "Element")
+        kept, inv.sure = inv.sure, None
+        try:
+            general = inv.holds(item, env, "Element")
+        finally:
+            inv.sure = kept
+        assert fast is general, (inv.key, item)
+
+
+def test_choice_members_found_as_by_a_look_at_every_member():
+    definitions()  # (the choice names and type suffixes)
+
+    def by_loop(item: dict, name: str):
+        v = item.get(name)
+        if v is None and name in fhirpath.CHOICE_NAMES:
+            for k, cv in item.items():
+                if k.startswith(name) and k[len(name):] in fhirpath.TYPE_SUFFIXES:
+                    return k, cv
+        return name, v
+
+    items = [{}, {"value": 1}, {"value": None, "valueString": "a"}, {"valueQuantity": {"value": 1}},
+             {"valueFoo": 1}, {"valueString": None}, {"valueBoolean": False, "valueString": "x"},
+             {"url": "u", "valueCodeableConcept": {}}, {"_value": {"id": "x"}},
+             {"valueString": "a", "valueInteger": 1}, {"values": 1, "value_": 2},
+             {"effectivePeriod": {}, "valueDateTime": "2020"}]
+    for item in items:
+        for name in ("value", "effective", "url", "onset"):
+            assert fhirpath._member(item, name) == by_loop(item, name), (item, name)
+            for negate in (False, True):
+                assert fhirpath._exists_leaf(name, negate)(item, None) is \
+                    (fhirpath._has_child(item, name) != negate), (item, name)

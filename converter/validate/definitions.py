@@ -73,9 +73,10 @@ class Invariant:
     # (name, prefix): holds when member `name` is a string not starting with prefix, or is
     # absent (ref-1 on `reference` and "#"; fhirpath.unless_prefixed), for the walk's plans
     unless_prefixed: tuple[str, str] | None = None
-    # (name, test, arg): holds when member `name` is not a list (test None: `name.exists()`) or
-    # is a string failing test(value, arg), as the compiled test decides first (fhirpath.sure_leaf)
-    sure: tuple[str, Callable | None, str] | None = None
+    # (name, test, arg, extension): holds when member `name` is not a list (test None:
+    # `name.exists()`) or is a string failing test(value, arg), as the compiled test decides
+    # first; with `extension`, also when neither `name` nor it is present (fhirpath.sure_leaf)
+    sure: tuple[str, Callable | None, str, str | None] | None = None
     _fallback: Any = None
 
     def holds(self, item: Any, env: fhirpath.Env, type_path: str) -> bool:
@@ -85,10 +86,13 @@ class Invariant:
             return self.absent
         sure = self.sure
         if sure is not None and isinstance(item, dict):  # (the usual value, without the calls)
-            name, leaf, arg = sure
+            name, leaf, arg, extension = sure
             value = item.get(name)
-            if leaf is None:
-                if value is not None and not isinstance(value, list):
+            if value is None:
+                if extension is not None and extension not in item:
+                    return True
+            elif leaf is None:
+                if not isinstance(value, list):
                     return True
             elif isinstance(value, str) and not leaf(value, arg):
                 return True
@@ -236,8 +240,7 @@ class Definitions:
                 if row[0].endswith("[x]"):
                     choices.add(row[0].rsplit(".", 1)[-1][:-3])
                     suffixes.update(_cap(c) for c in row[3])
-        fhirpath.CHOICE_NAMES.update(choices)
-        fhirpath.TYPE_SUFFIXES.update(suffixes)
+        fhirpath.add_choices(choices, suffixes)
 
     # invariants
     def invariant(self, index: int) -> Invariant:

@@ -78,12 +78,28 @@ def truth(coll: list) -> bool | None:
     return v if isinstance(v, bool) else True
 
 
+def add_choices(names: set[str], suffixes: set[str]) -> None:
+    """Make `names` choice elements, whose JSON names end with one of `suffixes`."""
+    CHOICE_NAMES.update(names)
+    TYPE_SUFFIXES.update(suffixes)
+    _CHOICE_KEYS.clear()
+
+
+# name -> the JSON names of choice element `name` (every name + suffix), made on first use
+_CHOICE_KEYS: dict[str, frozenset[str]] = {}
+
+
 def _member(item: dict, name: str) -> tuple[str, Any]:
     """The JSON name and value of child `name` (`valueQuantity` for the choice `value`)."""
     v = item.get(name)
     if v is None and name in CHOICE_NAMES:
+        keys = _CHOICE_KEYS.get(name)
+        if keys is None:
+            keys = _CHOICE_KEYS[name] = frozenset(name + s for s in TYPE_SUFFIXES)
+        if keys.isdisjoint(item):  # (one test instead of a look at every member)
+            return name, v
         for k, cv in item.items():
-            if k.startswith(name) and k[len(name):] in TYPE_SUFFIXES:
+            if k in keys:
                 return k, cv
     return name, v
 
@@ -841,10 +857,14 @@ def _boolean_equality(a: Callable, b: Callable, negate: bool) -> Callable:
 
 
 def _exists_leaf(name: str, negate: bool) -> Callable:
-    """`name.exists()` (`name.empty()` negated): _has_child with its usual case inlined."""
+    """`name.exists()` (`name.empty()` negated): _has_child with its usual cases inlined."""
+    extension = "_" + name
+
     def exists(item, env):
         value = item.get(name) if isinstance(item, dict) else None
         if value is None:
+            if isinstance(item, dict) and extension not in item and name not in CHOICE_NAMES:
+                return negate  # nothing: no value, no extension, not a choice
             return _has_child(item, name) != negate  # a choice, `_name` extensions, or nothing
         if isinstance(value, list):
             return (len(value) > value.count(None)) != negate  # some item is not null
@@ -1221,47 +1241,48 @@ def _entries_match_type(member: str, types: tuple[str, ...]) -> Fn:
     return fn
 
 
-def sure_leaf(tree: dict, resource_types: frozenset[str]) -> tuple[str, Callable | None, str] | None:
-    """(name, test, arg) when the expression is, or is an `or` chain led by, `name.exists()`
-    (test None) or `name.startsWith(arg).not()` (endsWith, contains: test is that string test).
+def sure_leaf(tree: dict, resource_types: frozenset[str]
+              ) -> tuple[str, Callable | None, str, str | None] | None:
+    """(name, test, arg, extension) when the expression is, or is an `or` chain led by,
+    `name.exists()` (test None) or `name.startsWith(arg).not()` (endsWith, contains: test is that
+    string test).
 
     The compiled test evaluates that leaf first and stops at true: the invariant holds when the
     item's `name` is a value that is not a list (for exists) or a string that fails the test (for
     the others), and Invariant.holds says so without the calls (bdl-5 and bdl-8 on every Bundle
-    entry, ref-1...)."""
+    entry, ref-1...). `extension` is `_name` when the expression is also empty, so holds, on an
+    item without `name` and `_name` (ref-1: `reference.startsWith('#').not() or
+    (reference.substring(1) in ...)`), else None."""
     node = _unparenthesized(tree)
+    first = node
     if node["type"] == "OrExpression" and _operator(node) == "or":
-        node = _unparenthesized(_operands(node, "or")[0])
-    if _is_call(node, "exists", 0):
-        name = Compiler(resource_types)._member_name(node["children"][0])
-        return None if name is None else (name, None, "")
-    if not _is_call(node, "not", 0):
+        first = _unparenthesized(_operands(node, "or")[0])
+    name, test, arg = None, None, ""
+    if _is_call(first, "exists", 0):
+        name = Compiler(resource_types)._member_name(first["children"][0])
+    elif _is_call(first, "not", 0):
+        left = first["children"][0]
+        for fname, string_test in _STRING_TESTS.items():
+            if _is_call(left, fname, 1):
+                literal = _string_literal(_params(left["children"][1]["children"][0])[0])
+                if literal is not None:
+                    name = Compiler(resource_types)._member_name(left["children"][0])
+                    test, arg = string_test, literal
+    if name is None:
         return None
-    left = node["children"][0]
-    for fname, test in _STRING_TESTS.items():
-        if _is_call(left, fname, 1):
-            arg = _string_literal(_params(left["children"][1]["children"][0])[0])
-            name = Compiler(resource_types)._member_name(left["children"][0])
-            return None if arg is None or name is None else (name, test, arg)
-    return None
+    without = name not in CHOICE_NAMES and _empty_without(node, name, resource_types)
+    return name, test, arg, "_" + name if without else None
 
 
 def unless_prefixed(tree: dict, resource_types: frozenset[str]) -> tuple[str, str] | None:
     """(name, prefix) when the expression holds (is true or empty) whenever member `name` is a
-    string that does not start with `prefix`, and whenever `name` and `_name` are both absent.
-
-    That is ref-1, `reference.startsWith('#').not() or (reference.substring(1) in ...)`: an `or`
-    chain led by `name.startsWith('prefix').not()` (see sure_leaf), all of whose operands are
-    empty without `name`. The walk then knows the result without the call (walk.Plan.ref_prefix)."""
+    string that does not start with `prefix`, and whenever `name` and `_name` are both absent:
+    ref-1 (see sure_leaf). The walk then knows the result without the call
+    (walk.Plan.ref_prefix)."""
     leaf = sure_leaf(tree, resource_types)
-    if leaf is None or leaf[1] is not str.startswith:
+    if leaf is None or leaf[1] is not str.startswith or leaf[3] is None:
         return None
-    name, _, prefix = leaf
-    node = _unparenthesized(tree)
-    if node["type"] != "OrExpression" or name in CHOICE_NAMES \
-            or not _empty_without(node, name, resource_types):
-        return None
-    return name, prefix
+    return leaf[0], leaf[2]
 
 
 # Functions whose result is empty on an empty input (whatever their parameters)

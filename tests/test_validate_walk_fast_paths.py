@@ -33,15 +33,20 @@ def _plans() -> Iterator[Any]:
 @contextlib.contextmanager
 def general_walk():
     """Walk without the fast paths: the plans built so far forget them (and new plans, built
-    while they are off, get none)."""
+    while they are off, get none), and the invariants their sure leaves (Invariant.sure)."""
     saved = [(p, p.ref_prefix, p.ref_busy) for p in _plans()]
+    invariants = [(inv, inv.sure) for inv in definitions()._invariants.values()]
     for p, _, _ in saved:
         p.ref_prefix = p.ref_busy = None
+    for inv, _ in invariants:
+        inv.sure = None
     try:
         yield
     finally:
         for p, prefix, busy in saved:
             p.ref_prefix, p.ref_busy = prefix, busy
+        for inv, sure in invariants:
+            inv.sure = sure
 
 
 def _outcome(found: Findings) -> tuple:
@@ -308,3 +313,24 @@ def test_choice_members_found_as_by_a_look_at_every_member():
             for negate in (False, True):
                 assert fhirpath._exists_leaf(name, negate)(item, None) is \
                     (fhirpath._has_child(item, name) != negate), (item, name)
+
+
+@pytest.mark.parametrize("value", ODD_VALUES + [[None, None], [{}, None], {"id": "x"}])
+def test_sure_leaves_in_the_walk_agree_with_the_general_walk(value):
+    """The walk's own use of Invariant.sure (bdl-5, bdl-8, app-1, obs-3...) on odd values of the
+    member that decides."""
+    patient = {"resourceType": "Patient", "id": "p"}
+    carriers = [
+        {"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": value, "resource": patient}, {"resource": value},
+            {"resource": value, "request": value}, {"fullUrl": "urn:uuid:x", "response": value}]},
+        {"resourceType": "Appointment", "status": "booked", "participant": [
+            {"type": value, "status": "accepted"}, {"type": value, "actor": value}]},
+        {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+         "referenceRange": [{"low": value}, {"low": value, "text": "t"}]},
+        {"resourceType": "Patient", "contact": [{"name": value}, {"name": value, "gender": "x"}]},
+    ]
+    for resource in carriers:
+        for skip in (True, False):
+            fast, general = _both(resource, skip)
+            assert fast == general, (resource["resourceType"], skip)

@@ -50,8 +50,7 @@ def general_walk():
 
 
 def _outcome(found: Findings) -> tuple:
-    return (found.problems, [(r.path, r.reference, r.targets, r.type) for r in found.references],
-            found.contained_ids)
+    return found.problems, found.references, found.contained_ids
 
 
 def _both(resource: dict, skip_entries: bool = True) -> tuple[tuple, tuple]:
@@ -133,7 +132,8 @@ def test_reference_fast_path_is_taken():
     finally:
         defs_module.Invariant.holds = original
     assert "ref-1" not in calls
-    assert [r.path for r in found.references] == [".target[0].reference", ".target[1].reference"]
+    assert [path for path, _, _, _ in found.references] == [".target[0].reference",
+                                                            ".target[1].reference"]
 
 
 def test_unless_prefixed_reads_ref_1_only():

@@ -62,15 +62,16 @@ def entry_problems(entries: list) -> list[Problem]:
 
 def _target_problems(ref: Reference, rtype: str | None, prefix: str, out: list[Problem]) -> None:
     """Append to `out` what is wrong with `ref` pointing to a resource of type `rtype` (its path
-    is `prefix` + ref.path: built only for a problem, as for the other checks here)."""
+    is `prefix` + its path: built only for a problem, as for the other checks here)."""
     if rtype is None:
         return
-    if ref.targets is not None and "Resource" not in ref.targets and rtype not in ref.targets:
+    path, _, targets, given = ref
+    if targets is not None and "Resource" not in targets and rtype not in targets:
         out.append(("error", "reference-target", f"reference to {_a(rtype)}, but this element "
-                    f"allows only {', '.join(ref.targets)}", prefix + ref.path))
-    if ref.type is not None and ref.type != rtype:
-        out.append(("error", "reference-target", f"Reference.type says {ref.type} but the "
-                    f"reference points to {_a(rtype)}", prefix + ref.path))
+                    f"allows only {', '.join(targets)}", prefix + path))
+    if given is not None and given != rtype:
+        out.append(("error", "reference-target", f"Reference.type says {given} but the "
+                    f"reference points to {_a(rtype)}", prefix + path))
 
 
 def _a(name: str) -> str:
@@ -79,13 +80,14 @@ def _a(name: str) -> str:
 
 def _local(ref: Reference, found: Findings, prefix: str, out: list[Problem]) -> None:
     """A `#id` reference to a contained resource (`#` alone is the container itself)."""
-    local_id = ref.reference[1:]
+    path, target, _, _ = ref
+    local_id = target[1:]
     if not local_id:
         return
     rtype = found.contained_ids.get(local_id)
     if rtype is None:
-        out.append(("error", "unresolved-reference", f"reference {ref.reference!r} names no "
-                    "contained resource", prefix + ref.path))
+        out.append(("error", "unresolved-reference", f"reference {target!r} names no "
+                    "contained resource", prefix + path))
     else:
         _target_problems(ref, rtype, prefix, out)
 
@@ -94,17 +96,16 @@ def standalone(found: Findings, prefix: str = "") -> list[Problem]:
     """Reference problems of a resource validated on its own (nothing to resolve against)."""
     out: list[Problem] = []
     for ref in found.references:
-        if ref.reference.startswith("#"):
+        path, target, _, _ = ref
+        if target.startswith("#"):
             _local(ref, found, prefix, out)
             continue
-        m = _RELATIVE.match(ref.reference) or _ABSOLUTE.match(ref.reference) \
-            or _CONDITIONAL.match(ref.reference)
+        m = _RELATIVE.match(target) or _ABSOLUTE.match(target) or _CONDITIONAL.match(target)
         if m:
             _target_problems(ref, m.group(1), prefix, out)
-        elif not ref.reference.startswith(("urn:uuid:", "urn:oid:", "http://", "https://")):
-            out.append(("error", "unresolved-reference", f"{ref.reference!r} is not a valid "
-                        "reference (Type/id, an absolute URL, urn:uuid: or #id)",
-                        prefix + ref.path))
+        elif not target.startswith(("urn:uuid:", "urn:oid:", "http://", "https://")):
+            out.append(("error", "unresolved-reference", f"{target!r} is not a valid "
+                        "reference (Type/id, an absolute URL, urn:uuid: or #id)", prefix + path))
     return out
 
 
@@ -120,16 +121,15 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
             continue
         prefix = f"Bundle.entry[{i}].resource"
         for ref in found.references:
-            target = ref.reference
+            _, target, targets, given = ref
             if target.startswith("#"):
                 _local(ref, found, prefix, out)
                 continue
             # (the usual case, an entry's fullUrl: one dict lookup, no copy of the string)
             rtype = urls.get(target)
             if rtype:
-                targets = ref.targets
-                if ref.type is None and (targets is None or rtype in targets
-                                         or "Resource" in targets):
+                if given is None and (targets is None or rtype in targets
+                                      or "Resource" in targets):
                     continue  # (what _target_problems would find nothing in, without the call)
                 _target_problems(ref, rtype, prefix, out)
                 continue
@@ -142,7 +142,7 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
                 _target_problems(ref, m.group(1) if m else None, prefix, out)
                 continue  # a server outside the Bundle
             m = _CONDITIONAL.match(target)
-            path = prefix + ref.path
+            path = prefix + ref[0]
             if m:
                 if conditional_ok:
                     _target_problems(ref, m.group(1), prefix, out)

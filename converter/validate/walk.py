@@ -19,14 +19,11 @@ from .terminology import coding_problems
 Problem = tuple[str, str, str, str]  # severity, code, message, relative FHIRPath
 
 
-@dataclass(slots=True)
-class Reference:
-    """A Reference met on the walk: where, what it says, and the types its element allows."""
-
-    path: str
-    reference: str
-    targets: tuple[str, ...] | None
-    type: str | None  # Reference.type when given
+# A Reference met on the walk: (path, reference, targets, type): where (the path of its
+# `reference`), what it says, the types its element allows (None: any) and Reference.type when
+# given. A plain tuple: one is made for every Reference of every resource, and a dataclass
+# instance costs three times as much to make.
+Reference = tuple[str, str, "tuple[str, ...] | None", "str | None"]
 
 
 @dataclass(slots=True)
@@ -125,8 +122,7 @@ class Walker:
             if ref is None:
                 return
             if isinstance(ref, str) and not ref.startswith(plan.ref_prefix):
-                self.out.references.append(Reference(path + ".reference", ref, plan.targets,
-                                                     None))
+                self.out.references.append((path + ".reference", ref, plan.targets, None))
                 return
         if "id" in item and len(item) == 1:  # (most objects have no id: one test)
             self.problems.append(("error", "invariant", "ele-1: All FHIR elements must have a "
@@ -169,9 +165,8 @@ class Walker:
                     ref = item.get("reference")
                     if isinstance(ref, str):
                         rtype = item.get("type")
-                        self.out.references.append(Reference(
-                            path + ".reference", ref, plan.targets,
-                            rtype if isinstance(rtype, str) else None))
+                        self.out.references.append((path + ".reference", ref, plan.targets,
+                                                    rtype if isinstance(rtype, str) else None))
         kids = plan.kids
         if kids is None:
             kids = self.kids(plan)

@@ -1,6 +1,8 @@
-"""The walk's fast paths (converter/validate/walk.py) find what the general plan walk finds: the same
-problems in the same order, the same references, over medbundle's corpus output, the official
-examples, damaged copies of them (fixed seed) and hand-made odd values.
+"""The walk's fast paths (converter/validate/walk.py) find what the general plan walk finds: the
+same problems in the same order, the same references, over medbundle's corpus output, the official
+examples, damaged copies of them (fixed seed) and hand-made odd values. The shortcuts of the
+compiled invariants (fhirpath.py) and of the reference index give the verdicts of the general
+evaluation.
 
 `general_walk()` turns the fast paths off (they are decided in the plans); the general walk is the
 reference they are tested against.

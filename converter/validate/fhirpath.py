@@ -1315,7 +1315,8 @@ def _empty_without(node: dict, name: str, resource_types: frozenset[str]) -> boo
 
 def _is_call(node: dict, fname: str, arity: int) -> bool:
     """`node` is `<something>.fname(...)` with `arity` parameters."""
-    if node["type"] != "InvocationExpression" or node["children"][1]["type"] != "FunctionInvocation":
+    if node["type"] != "InvocationExpression" \
+            or node["children"][1]["type"] != "FunctionInvocation":
         return False
     functn = node["children"][1]["children"][0]
     return functn["children"][0]["text"] == fname and len(_params(functn)) == arity

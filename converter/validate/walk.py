@@ -23,7 +23,7 @@ Problem = tuple[str, str, str, str]  # severity, code, message, relative FHIRPat
 # `reference`), what it says, the types its element allows (None: any) and Reference.type when
 # given. A plain tuple: one is made for every Reference of every resource, and a dataclass
 # instance costs three times as much to make.
-Reference = tuple[str, str, "tuple[str, ...] | None", "str | None"]
+Reference = tuple[str, str, tuple[str, ...] | None, str | None]
 
 
 @dataclass(slots=True)
@@ -146,8 +146,8 @@ class Walker:
                         continue
                     sure = inv.sure
                     if sure is not None:
-                        # the first test of Invariant.holds, inlined: bdl-5 and bdl-8 on every
-                        # Bundle entry are decided by the member it names, without a call
+                        # the sure test of Invariant.holds on a present member, inlined: bdl-5
+                        # and bdl-8 on every Bundle entry are decided without a call
                         value = item.get(sure[0])
                         if value is not None:
                             if sure[1] is None:
@@ -279,9 +279,10 @@ class Walker:
                     uri=uri, uri_only=uri and not (invariants or bindings), datatype=datatype)
         if datatype == "Reference" and invariants and not bindings:
             shortcuts = {inv.unless_prefixed for inv, _, _ in invariants}
-            if len(shortcuts) == 1 and next(iter(shortcuts)) is not None \
-                    and next(iter(shortcuts))[0] == "reference":
-                plan.ref_prefix = next(iter(shortcuts))[1]
+            if len(shortcuts) == 1:
+                (shortcut,) = shortcuts
+                if shortcut is not None and shortcut[0] == "reference":
+                    plan.ref_prefix = shortcut[1]
         el.plans[tcode] = plan
         return plan
 

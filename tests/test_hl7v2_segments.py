@@ -208,12 +208,12 @@ def test_time_without_offset_is_cut_to_date_and_reported():
 
 
 def test_z_segments_and_unmapped_fields_are_reported():
-    data = _msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F" + "|" * 31 + "X",
+    data = _msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F" + "|" * 25 + "X",
                 "ZPI|1|custom stuff")
     result = convert(data)
     z = [i for i in result.issues if i.code == "unmapped-segment" and i.location.segment == "ZPI"]
     assert z and z[0].location.line == 3
-    assert any(i.code == "unmapped-field" and i.location.field == "PID-39" for i in result.issues)
+    assert any(i.code == "unmapped-field" and i.location.field == "PID-33" for i in result.issues)
 
 
 def test_deterministic_ids_and_bytes():
@@ -314,3 +314,43 @@ def test_codes_a_terminology_check_rejects_lose_only_the_false_claim():
     assert obs["referenceRange"][0]["low"] == {"value": 1, "unit": "capsules"}
     notes = [i for i in result.issues if i.code == "unknown-code"]
     assert {i.location.segment for i in notes} == {"PID", "OBX"}
+
+
+def test_pid_demographics_the_ig_maps():
+    """PID-9 alias, PID-12 county, PID-17 religion, PID-23 birth place, PID-26/28/39 citizenship
+    and nationality, PID-40 telecom (v2.7+), as V2-to-FHIR PID[Patient] maps them."""
+    fields = ["1", "", "42^^^HOSP^MR", "", "Doe^Jane", "", "19800101", "F", "Roe^Jane",
+              "", "1 Main St^^Springfield^IL^62701^USA", "SANGAMON", "^PRN^PH^^1^217^5551234",
+              "", "", "", "CHR^Christian^HL70006", "", "", "", "", "", "Chicago IL", "", "",
+              "US^United States^ISO3166", "", "NL^Netherlands^ISO3166"] + [""] * 10 + \
+        ["T1^Tribe^HL70171", "^PRN^PH^^1^217^5551234~^NET^Internet^jane@example.org"]
+    result = convert(_msg(MSH, "PID|" + "|".join(fields)))
+    patient = one(result.bundle, "Patient")
+    assert [n["family"] for n in patient["name"]] == ["Doe", "Roe"]
+    assert patient["address"][0]["district"] == "SANGAMON"
+    assert [(t["system"], t["value"]) for t in patient["telecom"]] == [
+        ("phone", "+1 (217) 5551234"), ("email", "jane@example.org")]  # PID-40's phone once
+    ext = {e["url"].rsplit("/", 1)[1]: e for e in patient["extension"]}
+    assert ext["patient-religion"]["valueCodeableConcept"]["coding"][0]["code"] == "CHR"
+    assert ext["patient-birthPlace"]["valueAddress"] == {"text": "Chicago IL"}
+    assert ext["patient-nationality"]["extension"][0]["valueCodeableConcept"]["coding"][0][
+        "code"] == "NL"
+    citizenship = [e["extension"][0]["valueCodeableConcept"]["coding"][0]["code"]
+                   for e in patient["extension"] if e["url"].endswith("patient-citizenship")]
+    assert citizenship == ["US", "T1"]
+    mapped = {"PID-9", "PID-12", "PID-17", "PID-23", "PID-26", "PID-28", "PID-39", "PID-40"}
+    assert not [i for i in result.issues if i.code == "unmapped-field"
+                and i.location.field in mapped]
+    assert result.ok
+
+
+def test_pid_county_beside_other_addresses():
+    """PID-12 goes on the one address without a district, else into an address of its own."""
+    def addresses(pid11: str) -> list:
+        pid = f"PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F|||{pid11}|COOK"
+        return one(convert(_msg(MSH, pid)).bundle, "Patient")["address"]
+
+    assert addresses("") == [{"district": "COOK"}]
+    assert addresses("1 Main St^^Chicago^IL^^^^^COOK") == [
+        {"line": ["1 Main St"], "city": "Chicago", "district": "COOK", "state": "IL"}]
+    assert addresses("1 Main St^^Chicago^IL~2 Oak St^^Evanston^IL")[-1] == {"district": "COOK"}

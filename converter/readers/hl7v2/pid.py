@@ -10,6 +10,7 @@ from .datatypes import V2_TABLE, c, cx, date_only, fixed_coding, identity_key, m
 from .message import Rep, Segment
 
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+EXTENSION = "http://hl7.org/fhir/StructureDefinition/"
 V2_0203 = V2_TABLE.format("0203")
 
 
@@ -60,13 +61,13 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
         "resourceType": "Patient",
         "id": resource_id("Patient", patient_key(seg, identifiers, ctx)),
         "identifier": identifiers,
-        "name": [x for x in (xpn(r) for r in seg.reps(5)) if x],
-        "telecom": [x for x in (xtn(r, "home") for r in seg.reps(13)) if x]
-        + [x for x in (xtn(r, "work") for r in seg.reps(14)) if x],
+        # PID-9 aliases after the legal names
+        "name": [x for n in (5, 9) for x in (xpn(r) for r in seg.reps(n)) if x],
+        "telecom": _telecom(seg),
         "gender": gender,
         "birthDate": birth_date,
         "_birthDate": birth_ext,
-        "address": [x for x in (xad(r) for r in seg.reps(11)) if x],
+        "address": _addresses(seg),
         "maritalStatus": _marital(seg),
         "multipleBirthInteger": int(seg.value(25)) if seg.value(25).isdigit() else None,
         "multipleBirthBoolean": (seg.value(24) == "Y") if seg.value(24) in ("Y", "N")
@@ -84,6 +85,9 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
             patient["extension"] = (patient["extension"] or []) + [{
                 "url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName",
                 "valueString": maiden.get("family") or " ".join(maiden.get("given", []))}]
+    more = _demographic_extensions(seg, ctx)
+    if more:
+        patient["extension"] = (patient["extension"] or []) + more
     if seg.value(18):
         patient["identifier"] = identifiers + [x for x in [
             _typed(cx(seg.rep(18)), "AN")] if x]
@@ -112,6 +116,53 @@ def _marital(seg: Segment) -> dict | None:
     found = mapped_coding("0002-marital-status", code)
     cc = {"coding": [found or table_coding("0002", code, seg.value(16, 2) or None)]}
     return cc
+
+
+def _telecom(seg: Segment) -> list[dict]:
+    """PID-13 home and PID-14 work numbers, then PID-40 (v2.7+, which replaces them; a sender
+    filling both gives each number once)."""
+    out = [x for x in (xtn(r, "home") for r in seg.reps(13)) if x]
+    out += [x for x in (xtn(r, "work") for r in seg.reps(14)) if x]
+    seen = {(x.get("system"), x["value"]) for x in out}
+    for rep in seg.reps(40):
+        point = xtn(rep, None)
+        if point and (point.get("system"), point["value"]) not in seen:
+            seen.add((point.get("system"), point["value"]))
+            out.append(point)
+    return out
+
+
+def _addresses(seg: Segment) -> list[dict]:
+    """PID-11 addresses, with PID-12 county as a district: on the one address that has none, else
+    (several addresses, or one in another county) as an address of its own, as the IG says."""
+    addresses = [x for x in (xad(r) for r in seg.reps(11)) if x]
+    county = seg.value(12)
+    if county:
+        if len(addresses) == 1 and "district" not in addresses[0]:
+            addresses[0]["district"] = county
+        elif not (len(addresses) == 1 and addresses[0]["district"] == county):
+            addresses.append({"district": county})
+    return addresses
+
+
+def _demographic_extensions(seg: Segment, ctx: Context) -> list[dict]:
+    """PID-17 religion, PID-23 birth place, PID-26 citizenship, PID-28 nationality and PID-39
+    tribal citizenship as the core extensions the V2-to-FHIR IG names (after the mother's maiden
+    name, in the IG's order)."""
+    out = []
+    religion = ctx.code(seg, 17)
+    if religion:
+        out.append({"url": EXTENSION + "patient-religion", "valueCodeableConcept": religion})
+    birth_place = seg.value(23)
+    if birth_place:
+        out.append({"url": EXTENSION + "patient-birthPlace",
+                    "valueAddress": {"text": birth_place}})
+    for n, name in ((26, "patient-citizenship"), (28, "patient-nationality"),
+                    (39, "patient-citizenship")):
+        out += [{"url": EXTENSION + name, "extension": [{"url": "code",
+                                                         "valueCodeableConcept": cc}]}
+                for cc in ctx.codes(seg, n)]
+    return out
 
 
 def _race_ethnicity(seg: Segment, ctx: Context) -> list[dict] | None:

@@ -354,3 +354,40 @@ def test_pid_county_beside_other_addresses():
     assert addresses("1 Main St^^Chicago^IL^^^^^COOK") == [
         {"line": ["1 Main St"], "city": "Chicago", "district": "COOK", "state": "IL"}]
     assert addresses("1 Main St^^Chicago^IL~2 Oak St^^Evanston^IL")[-1] == {"district": "COOK"}
+
+
+def test_nk1_gender_language_identifiers_and_contact_person():
+    """NK1-15 gender, NK1-20 language, NK1-12/33/37 identifiers, NK1-30 to 32 the contact person
+    (V2-to-FHIR NK1[RelatedPerson])."""
+    fields = ["1", "Roe^John", "SPO^Spouse^HL70063", "1 Main St^^Springfield^IL",
+              "^PRN^PH^^1^217^5550001", "", "", "", "", "", "", "E77^^^ACME", "", "", "M", "", "",
+              "", "", "de^German^ISO639", "", "", "", "", "", "", "", "", "", "Poe^Ann",
+              "^WPN^PH^^1^217^5550002", "2 Oak St^^Springfield^IL", "", "", "", "", "123456789"]
+    result = convert(_msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F",
+                          "NK1|" + "|".join(fields)))
+    person = one(result.bundle, "RelatedPerson")
+    assert person["gender"] == "male"
+    assert person["communication"][0]["language"]["coding"][0]["code"] == "de"
+    assert [n["family"] for n in person["name"]] == ["Roe", "Poe"]
+    assert [a["line"] for a in person["address"]] == [["1 Main St"], ["2 Oak St"]]
+    assert len(person["telecom"]) == 2
+    assert [i.get("system") for i in person["identifier"]][-1] == "http://hl7.org/fhir/sid/us-ssn"
+    assert "E77" in [i["value"] for i in person["identifier"]]
+    fields_read = {"NK1-12", "NK1-15", "NK1-20", "NK1-30", "NK1-31", "NK1-32", "NK1-37"}
+    assert not [i for i in result.issues if i.code == "unmapped-field"
+                and i.location.field in fields_read]
+    assert result.ok
+    odd = convert(_msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F", "NK1|1|Roe^John" +
+                       "|" * 13 + "Q"))
+    assert any(i.code == "unknown-code" and i.location.field == "NK1-15" for i in odd.issues)
+
+
+def test_pv1_alternate_visit_id_and_vip():
+    pv1 = ["1", "I"] + [""] * 13 + ["VIP^Very important^HL70099"] + [""] * 2 + ["V1^^^H"] + \
+        [""] * 30 + ["ALT9^^^H"]
+    result = convert(_msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F",
+                          "PV1|" + "|".join(pv1)))
+    enc = one(result.bundle, "Encounter")
+    assert [i["value"] for i in enc["identifier"]] == ["V1", "ALT9"]
+    assert enc["hospitalization"]["specialCourtesy"][0]["coding"][0]["code"] == "VIP"
+    assert result.ok

@@ -75,7 +75,7 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
         "deceasedDateTime": ctx.dt(seg, 29) if death else None,
         "deceasedBoolean": (deceased_flag == "Y") if deceased_flag in ("Y", "N") and not death
         else None,
-        "communication": [{"language": lang} for lang in (_language(r) for r in seg.reps(15))
+        "communication": [{"language": lang} for lang in (primary_language(r) for r in seg.reps(15))
                           if lang],
         "extension": _race_ethnicity(seg, ctx),
     }
@@ -94,8 +94,8 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
     return ctx.add(patient, seg)
 
 
-def _language(rep: Rep) -> dict | None:
-    """PID-15 (CWE) -> a CodeableConcept in BCP-47, its coding screened for the code repairs."""
+def primary_language(rep: Rep) -> dict | None:
+    """PID-15, NK1-20 (CWE) -> a CodeableConcept in BCP-47, its coding screened for the code repairs."""
     lang = language_concept(c(rep, 1) or c(rep, 4), c(rep, 2), c(rep, 9))
     if lang:
         for found in lang.get("coding", ()):

@@ -16,7 +16,8 @@ PARTICIPANTS = ((7, "ATND", "attender"), (8, "REF", "referrer"), (9, "CON", "con
 
 
 def map_pv1(seg: Segment, ctx: Context) -> dict | None:
-    """PV1 -> Encounter: class (0004), status, period, participants, location, visit number."""
+    """PV1 -> Encounter: class (0004), status, period, participants, location, visit number and
+    PV1-50 alternate visit ids, hospitalization (PV1-16 VIP as specialCourtesy)."""
     seg.touch(1)
     klass_code = seg.value(2)
     klass = mapped_coding("0004-encounter-class", klass_code) or table_coding("0004", klass_code)
@@ -27,6 +28,7 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
     for v in visit:
         if "type" not in v:
             v["type"] = {"coding": [fixed_coding(V2_TABLE.format("0203"), "VN")]}
+    alternate = [x for x in (cx(r) for r in seg.reps(50)) if x and x not in visit]  # PV1-50
     start, end = ctx.dt(seg, 44), ctx.dt(seg, 45)
     if end or seg.has(45):
         status = "finished"
@@ -55,11 +57,12 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
         "dischargeDisposition": _disposition(seg.rep(36)),
         "dietPreference": ctx.codes(seg, 38),
         "specialArrangement": ctx.codes(seg, 15),
+        "specialCourtesy": ctx.codes(seg, 16),  # VIP indicator
     })
     encounter = {
         "resourceType": "Encounter",
         "id": resource_id("Encounter", ctx.patient["id"] if ctx.patient else "", key),
-        "identifier": visit,
+        "identifier": visit + alternate,
         "status": status,
         "class": klass,
         "type": [x for x in [ctx.code(seg, 4)] if x],

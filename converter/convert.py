@@ -108,14 +108,15 @@ def _read_all(sources: list, issues: list[Issue], keep_source: bool,
             issues.extend(Issue("fatal", "no-reader", f"no {fmt} reader in this build",
                                 Location(source=s.name)) for s in group)
             continue
-        from .parallel import PARALLEL_FORMATS, read_sources
+        produced = None
+        if executor is not None:
+            from .parallel import PARALLEL_FORMATS, read_sources  # with a process pool only
 
-        if executor is not None and fmt in PARALLEL_FORMATS:
-            produced = read_sources(executor, fmt, group, keep_source, workers)
-        elif keep_source and fmt == "cda":
-            produced = read(group, keep_source=True)
-        else:
-            produced = read(group)
+            if fmt in PARALLEL_FORMATS:
+                produced = read_sources(executor, fmt, group, keep_source, workers)
+        if produced is None:
+            produced = read(group, keep_source=True) if keep_source and fmt == "cda" else \
+                read(group)
         for frag in produced:
             fragments.append(frag)
             issues.extend(frag.issues)

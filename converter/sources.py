@@ -45,7 +45,8 @@ def sniff(head: bytes, name: str = "") -> str | None:
     """The format of content from its first bytes: hl7v2, cda, dicom, zip, or None."""
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "dicom"
-    if Path(name).name.upper() == "DICOMDIR":
+    if "DICOMDIR" in name.upper() and Path(name).name.upper() == "DICOMDIR":
+        # the substring test first: a Path costs more than sniffing (once per input)
         return "dicom"
     if head[:4] == b"PK\x03\x04":
         return "zip"
@@ -152,26 +153,28 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 def _classify(src: Source, fmt: str, issues: list[Issue], explicit: bool) -> None:
-    loc = Location(source=src.name)
     try:
         head = src.head()
     except OSError as exc:
         issues.append(Issue("fatal", "unreadable", f"cannot read the file: {exc.strerror or exc}",
-                            loc))
+                            Location(source=src.name)))
         return
     if not head:
-        issues.append(Issue("fatal", "empty-input", "the input is empty", loc))
+        issues.append(Issue("fatal", "empty-input", "the input is empty",
+                            Location(source=src.name)))
         return
     found = sniff(head, src.name)
     if fmt != "auto" and found != "zip":
         if found not in (fmt, None, "xml"):
             issues.append(Issue("warning", "format-mismatch",
-                                f"--format {fmt} given, but the content looks like {found}", loc))
+                                f"--format {fmt} given, but the content looks like {found}",
+                                Location(source=src.name)))
         src.format = fmt
         return
     src.format = found
     if found in FORMATS or found == "zip":
         return
+    loc = Location(source=src.name)
     if found == "xml":
         msg = "XML, but not a CDA document (no ClinicalDocument root)"
     else:

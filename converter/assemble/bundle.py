@@ -82,13 +82,21 @@ def group_fragments(fragments: Iterable[Fragment]) -> tuple[list[PatientGroup], 
             listed.add((key, frag.source))
             group.sources.append(frag.source)
         renamed = {pid: owner[pid] for pid in pids if owner.get(pid, pid) != pid}
-        for r in frag.resources:
-            if renamed:
+        if renamed:
+            for r in frag.resources:
                 if r["resourceType"] == "Patient" and r["id"] in renamed:
                     group.merged_patients.append((r["id"], frag.source))
                     r = {**r, "id": renamed[r["id"]]}
-                r = dedup.rewrite_references(r, renamed)
-            group.add(r, frag.source)
+                group.add(dedup.rewrite_references(r, renamed), frag.source)
+            continue
+        resources, origin, source = group.resources, group.origin, frag.source
+        for r in frag.resources:
+            rid = r["id"]
+            if rid in resources:
+                group.add(r, source)
+            else:  # group.add() for an id not met before (most): inlined, once per resource
+                resources[rid] = r
+                origin.setdefault(rid, source)
     return list(groups.values()), issues
 
 
@@ -169,12 +177,16 @@ def deduplicate(group: PatientGroup, stamp: str | None) -> list[Issue]:
     return issues
 
 
+# The sort keys of the leading and trailing types, made once (most resources of a message are one)
+_FIXED_KEYS = {**{rtype: (0, n, "", "") for rtype, n in LEADING.items()},
+               **{rtype: (2, n, "", "") for rtype, n in TRAILING.items()}}
+
+
 def _order_key(resource: dict[str, Any]) -> tuple:
     rtype = resource["resourceType"]
-    if rtype in LEADING:
-        return (0, LEADING[rtype], "", "")
-    if rtype in TRAILING:
-        return (2, TRAILING[rtype], "", "")
+    fixed = _FIXED_KEYS.get(rtype)
+    if fixed is not None:
+        return fixed
     date = clinical_date(resource)
     return (1, 0 if date else 1, sort_key(date), rtype)
 
@@ -210,12 +222,10 @@ def build_bundle(group: PatientGroup, bundle_type: str = "collection",
                  stamp: str | None = None) -> dict[str, Any]:
     """The collection or transaction Bundle dict for one patient group."""
     resources = sorted(group.resources.values(), key=_order_key)
-    entries = []
-    for r in resources:
-        entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
-        if bundle_type == "transaction":
-            entry["request"] = _request(r)
-        entries.append(entry)
+    entries = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
+    if bundle_type == "transaction":
+        for entry in entries:
+            entry["request"] = _request(entry["resource"])
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": resource_id("Bundle", bundle_type, group.key, *sorted(group.resources)),

@@ -131,113 +131,179 @@ def _seg_loc(source: str, msg: Message, seg: Segment, field: str | None = None) 
 def _walk(group: Group, ctx: Context, parent_scope: dict[str, Any],
           report_text: dict[str, list[str]], documents: list) -> None:
     scope = dict(parent_scope)
+    handlers = _HANDLERS
     for item in group.items:
         if isinstance(item, Group):
             _walk(item, ctx, scope, report_text, documents)
             continue
-        made = _map_segment(item, ctx, scope, report_text, documents)
+        # each segment to its map (MSH, mapped first, and segments with no map have none: the
+        # unmapped report names them); a table, not a chain of tests: a third of a message's
+        # segments have no map and went through every test
+        handler = handlers.get(item.name)
+        if handler is None:
+            continue
+        made = handler(item, ctx, scope, report_text, documents)
         if made is not None:
             scope["last"] = made
 
 
-def _map_segment(seg: Segment, ctx: Context, scope: dict[str, Any],
-                 report_text: dict[str, list[str]], documents: list) -> dict | None:
-    """Hand one segment to its map; returns the resource notes should attach to, if any."""
-    name = seg.name
-    if name == "MSH":
-        return None
-    if name == "EVN":
-        map_evn(seg, ctx)
-        return None
-    if name == "PID":
-        ctx.patient = map_pid(seg, ctx)
-        ctx.encounter = None
-        return ctx.patient
-    if name == "PD1":
-        map_pd1(seg, ctx)
-        return None
-    if name == "MRG":
-        map_mrg(seg, ctx)
-        return None
-    if name == "NK1":
-        return map_nk1(seg, ctx)
-    if name == "PV1":
-        ctx.encounter = map_pv1(seg, ctx)
-        return None
-    if name == "PV2":
-        map_pv2(seg, ctx)
-        return None
-    if name == "ORC":
-        scope["orc"] = seg
-        seg.touch(1, 5)
-        return None
-    if name == "OBR":
-        orc = scope.get("orc")
-        ids = order_identifiers(seg, orc)
-        sr = service_request(seg, ctx, orc, ids)
-        scope["request"] = sr
-        scope["report"] = diagnostic_report(seg, ctx, ids, sr) if scope["report_msg"] else None
-        return sr
-    found = study_uid(seg) if name in ("OBX", "IPC", "ZDS") else None
+# Each handler maps one segment and returns the resource notes (NTE) after it attach to, if any.
+# `scope` holds what earlier segments of the group (or of its parents) made: the ORC, request,
+# report, specimen and medication the segments after them belong to.
+
+def _evn(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    map_evn(seg, ctx)
+
+
+def _pid(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> dict:
+    ctx.patient = map_pid(seg, ctx)
+    ctx.encounter = None
+    return ctx.patient
+
+
+def _pd1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    map_pd1(seg, ctx)
+
+
+def _mrg(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    map_mrg(seg, ctx)
+
+
+def _nk1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    return map_nk1(seg, ctx)
+
+
+def _pv1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    ctx.encounter = map_pv1(seg, ctx)
+
+
+def _pv2(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    map_pv2(seg, ctx)
+
+
+def _orc(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    scope["orc"] = seg
+    seg.touch(1, 5)
+
+
+def _obr(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    orc = scope.get("orc")
+    ids = order_identifiers(seg, orc)
+    sr = service_request(seg, ctx, orc, ids)
+    scope["request"] = sr
+    scope["report"] = diagnostic_report(seg, ctx, ids, sr) if scope["report_msg"] else None
+    return sr
+
+
+def _study(seg: Segment, ctx: Context, scope: dict) -> None:
+    """An imaging study named by an OBX, IPC or ZDS (its Study Instance UID)."""
+    found = study_uid(seg)
     if found:
         map_study(seg, ctx, *found, scope.get("report"), scope.get("request"))
-        if name != "OBX":
-            return None
-    if name == "OBX":
-        return _map_obx(seg, ctx, scope, report_text, documents)
-    if name == "NTE":
-        _map_nte(seg, ctx, scope)
-        return None
-    if name in ("AL1", "IAM"):
-        return map_al1(seg, ctx)
-    if name == "DG1":
-        cond = map_dg1(seg, ctx)
-        request = scope.get("request")
-        if cond is not None and request is not None:
-            request.setdefault("reasonReference", []).append(ref(cond))
-        return cond
-    if name == "PR1":
-        return map_pr1(seg, ctx)
-    if name == "RXA":
-        if is_vaccination(seg, ctx):
-            made = map_rxa(seg, ctx, scope.get("orc"))
-        else:
-            made = map_rxa_administration(seg, ctx, scope.get("orc"))
-        scope["rx_target"] = made
-        return made
-    if name in ("RXO", "RXE"):
-        req = map_rx_order(seg, ctx, scope.get("orc"), scope.get("rx_target"))
-        scope["rx_target"] = req
-        return req
-    if name == "RXR":
-        map_rxr(seg, ctx, scope.get("rx_target"))
-        return None
-    if name == "SPM":
-        specimen = map_spm(seg, ctx, scope.get("report"), scope.get("request"))
-        scope["specimen"] = specimen
-        return specimen
-    if name == "IN1":
-        return map_in1(seg, ctx)
-    if name == "SCH":
-        appointment = map_sch(seg, ctx)
-        ctx.appointment = appointment
-        return appointment
-    if name == "TQ1":
-        map_tq1(seg, ctx, ctx.appointment)
-        return None
-    if name in APPOINTMENT_RESOURCES:
-        map_resource(seg, ctx, ctx.appointment)
-        return None
-    if name == "RGS":
-        seg.touch(1, 2)
-        return None
-    if name == "TXA":
-        doc = map_txa(seg, ctx)
-        documents.append((doc, []))
-        if ctx.event.startswith("MDM"):  # in MDM the OBX that follow are the document's body
-            scope["document"] = doc
-        return None
-    return None
+
+
+def _ipc(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    _study(seg, ctx, scope)
+
+
+def _obx(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    _study(seg, ctx, scope)
+    return _map_obx(seg, ctx, scope, report_text, documents)
+
+
+def _nte(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    _map_nte(seg, ctx, scope)
+
+
+def _al1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    return map_al1(seg, ctx)
+
+
+def _dg1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    cond = map_dg1(seg, ctx)
+    request = scope.get("request")
+    if cond is not None and request is not None:
+        request.setdefault("reasonReference", []).append(ref(cond))
+    return cond
+
+
+def _pr1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    return map_pr1(seg, ctx)
+
+
+def _rxa(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    if is_vaccination(seg, ctx):
+        made = map_rxa(seg, ctx, scope.get("orc"))
+    else:
+        made = map_rxa_administration(seg, ctx, scope.get("orc"))
+    scope["rx_target"] = made
+    return made
+
+
+def _rxo(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    req = map_rx_order(seg, ctx, scope.get("orc"), scope.get("rx_target"))
+    scope["rx_target"] = req
+    return req
+
+
+def _rxr(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    map_rxr(seg, ctx, scope.get("rx_target"))
+
+
+def _spm(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    specimen = map_spm(seg, ctx, scope.get("report"), scope.get("request"))
+    scope["specimen"] = specimen
+    return specimen
+
+
+def _in1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    return map_in1(seg, ctx)
+
+
+def _sch(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list
+         ) -> dict | None:
+    appointment = map_sch(seg, ctx)
+    ctx.appointment = appointment
+    return appointment
+
+
+def _tq1(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    map_tq1(seg, ctx, ctx.appointment)
+
+
+def _appointment_resource(seg: Segment, ctx: Context, scope: dict, report_text: dict,
+                          documents: list) -> None:
+    map_resource(seg, ctx, ctx.appointment)
+
+
+def _rgs(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    seg.touch(1, 2)
+
+
+def _txa(seg: Segment, ctx: Context, scope: dict, report_text: dict, documents: list) -> None:
+    doc = map_txa(seg, ctx)
+    documents.append((doc, []))
+    if ctx.event.startswith("MDM"):  # in MDM the OBX that follow are the document's body
+        scope["document"] = doc
+
+
+_HANDLERS = {
+    "EVN": _evn, "PID": _pid, "PD1": _pd1, "MRG": _mrg, "NK1": _nk1, "PV1": _pv1, "PV2": _pv2,
+    "ORC": _orc, "OBR": _obr, "OBX": _obx, "IPC": _ipc, "ZDS": _ipc, "NTE": _nte,
+    "AL1": _al1, "IAM": _al1, "DG1": _dg1, "PR1": _pr1, "RXA": _rxa, "RXO": _rxo, "RXE": _rxo,
+    "RXR": _rxr, "SPM": _spm, "IN1": _in1, "SCH": _sch, "TQ1": _tq1, "RGS": _rgs, "TXA": _txa,
+    **{name: _appointment_resource for name in APPOINTMENT_RESOURCES},
+}
 
 
 def _map_obx(seg: Segment, ctx: Context, scope: dict[str, Any],

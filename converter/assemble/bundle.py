@@ -128,10 +128,12 @@ def _separate_contradicting_patients(frags: list[Fragment]) -> list[Fragment]:
 
 def deduplicate(group: PatientGroup, stamp: str | None) -> list[Issue]:
     """Fold facts that several sources state into one resource each; record what was merged."""
-    resources = list(group.resources.values())
     # Only across sources: two equal results in one message are the sender's to explain. So a
     # group read from one source (one message, or one stream of messages) has nothing to fold,
     # and its keys need not be computed at all.
+    if len(group.sources) == 1 and not group.merged_patients:
+        return []
+    resources = list(group.resources.values())
     found = dedup.duplicates(resources) if len(group.sources) > 1 else {}
     replaced = dedup.chains({old: new for old, new in found.items()
                              if group.origin.get(old) != group.origin.get(new)})

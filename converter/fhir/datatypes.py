@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from .terminology import BUILT, needs_repair, quantity_needs_repair
 
@@ -83,22 +83,31 @@ def coding(system: str | None, code: str | None, display: str | None = None,
 def screen(element: dict) -> None:
     """Tell the code repairs about a Coding or Identifier (no Quantity) just built: mark `BUILT`
     when the repair walk would change it (see converter/fhir/terminology.py). Every builder of
-    such an element calls it, also for one built from a cache; a copy of a screened element needs
-    no second call."""
-    _mark(element, needs_repair)
+    such an element calls it, or marks `BUILT` from the verdict it cached with the element; a copy
+    of a screened element needs no second call."""
+    system, code = element.get("system"), element.get("code")
+    # a system or code that is no text is left to the walk (the verdicts are memoised on text);
+    # spelled out in both screens rather than shared: called for nearly every element built
+    if not (type(system) is str or system is None) or not (type(code) is str or code is None) \
+            or needs_repair(system, code):
+        BUILT.unsettled = True
 
 
 def screen_quantity(quantity: dict) -> None:
     """screen() for a Quantity."""
-    _mark(quantity, quantity_needs_repair)
-
-
-def _mark(element: dict, verdict: Callable[[str | None, str | None], bool]) -> None:
-    system, code = element.get("system"), element.get("code")
-    # a system or code that is no text is left to the walk (the verdicts are memoised on text)
+    system, code = quantity.get("system"), quantity.get("code")
     if not (type(system) is str or system is None) or not (type(code) is str or code is None) \
-            or verdict(system, code):
+            or quantity_needs_repair(system, code):
         BUILT.unsettled = True
+
+
+def verdict(element: dict) -> bool:
+    """Whether screen() would mark `BUILT` for this Coding or Identifier: for a builder that
+    caches an element it makes from constants or tables, and marks `BUILT` from the cached
+    verdict each time it hands out a copy."""
+    system, code = element.get("system"), element.get("code")
+    return not (type(system) is str or system is None) or \
+        not (type(code) is str or code is None) or needs_repair(system, code)
 
 
 def codeable(*codings: dict | None, text: str | None = None) -> dict | None:

@@ -90,7 +90,7 @@ class Context:
         return cwe(seg.rep(n))
 
     def codes(self, seg: Segment, n: int) -> list[dict]:
-        return [x for x in (cwe(r) for r in seg.reps(n)) if x]
+        return [x for x in map(cwe, seg.reps(n)) if x]
 
     # -- resources ----------------------------------------------------------------------------
     def add(self, resource: dict[str, Any], seg: Segment | None = None) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class Context:
                 "name": [name] if name else None,
             })
             self._people["P" + key] = found
-        return _reference(found, " ".join(x for x in (given, family) if x))
+        return _reference(found, f"{given} {family}" if given and family else given or family)
 
     def organization(self, rep: Rep) -> dict | None:
         """XON (or HD) -> Organization (once per identifier or name in this message) -> Reference."""

@@ -9,7 +9,8 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from ...fhir.datatypes import codeable, coding, screen
+from ...fhir.datatypes import coding, screen, verdict
+from ...fhir.terminology import BUILT
 from ...fhir.systems import oid_uri
 from ...vocabulary import lookup, table
 from .message import Rep
@@ -32,10 +33,14 @@ def c(rep: Rep, i: int, s: int = 1) -> str:
 def components(rep: Rep, count: int) -> list[str]:
     """Components 1..count (first subcomponents, stripped, '' when absent): c(rep, 1) to
     c(rep, count) in one pass, for datatypes whose map reads most of their components."""
-    out = [comp[0].strip() if comp else "" for comp in rep[:count]]
-    if len(out) < count:
-        out += [""] * (count - len(out))
+    if len(rep) >= count:
+        return [comp[0].strip() if comp else "" for comp in rep[:count]]
+    out = [comp[0].strip() if comp else "" for comp in rep]
+    out += _BLANKS[count - len(out)]  # a shared list, only read by +=
     return out
+
+
+_BLANKS = [[""] * n for n in range(32)]  # padding for components(): no datatype has 31 parts
 
 
 _EMPTIABLE = (str, dict, list)
@@ -168,25 +173,35 @@ def cwe(rep: Rep) -> dict | None:
         return None
     (code1, text1, system1, code2, text2, system2, version1, version2, text,
      code3, text3, system3, version3) = components(rep, 13)
-    # coding() for the triplets that hold a code or text only: most CWE fill one of the three
-    triplets = ((code1, text1, system1, version1), (code2, text2, system2, version2),
-                (code3, text3, system3, version3))
-    codings = [coding(system_uri(system), code, display, version)
-               for code, display, system, version in triplets if code or display]
-    return codeable(*codings, text=text or None)
+    # a coding for each triplet that holds a code or text (most CWE fill the first only); the
+    # parts are stripped, so coding() gives one for each; codeable() spelled out
+    codings = []
+    if code1 or text1:
+        codings.append(coding(system_uri(system1), code1, text1, version1))
+    if code2 or text2:
+        codings.append(coding(system_uri(system2), code2, text2, version2))
+    if code3 or text3:
+        codings.append(coding(system_uri(system3), code3, text3, version3))
+    if codings:
+        return {"coding": codings, "text": text} if text else {"coding": codings}
+    return {"text": text} if text else None
 
 
 def fixed_coding(system: str, code: str, display: str | None = None) -> dict:
     """coding() for a code the map names itself (a category, a participant type): built once per
     distinct code, a fresh dict each call."""
-    found = dict(_fixed_coding(system, code, display))
-    screen(found)
-    return found
+    items, unsettled = _fixed_coding(system, code, display)
+    if unsettled:  # screen()'s verdict, cached with the coding
+        BUILT.unsettled = True
+    return dict(items)
 
 
 @lru_cache(maxsize=256)  # called with constants only: a handful of distinct codes
-def _fixed_coding(system: str, code: str, display: str | None) -> tuple[tuple[str, str], ...]:
-    return tuple(coding(system, code, display).items())
+def _fixed_coding(system: str, code: str, display: str | None
+                  ) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """The Coding's items and screen()'s verdict on it."""
+    found = coding(system, code, display)
+    return tuple(found.items()), verdict(found)
 
 
 def table_coding(table_id: str, code: str, name: str | None = None) -> dict | None:
@@ -207,19 +222,22 @@ def mapped_coding(table_name: str, code: str) -> dict | None:
     found = _mapped_coding(table_name, code)
     if not found:
         return None
-    found = dict(found)
-    screen(found)
-    return found
+    items, unsettled = found
+    if unsettled:  # screen()'s verdict, cached with the coding
+        BUILT.unsettled = True
+    return dict(items)
 
 
 @lru_cache(maxsize=4096)  # a pure table lookup; mapped_coding builds a fresh dict from it
-def _mapped_coding(table_name: str, code: str) -> tuple[tuple[str, str], ...] | None:
-    """The Coding's items, or None when the table maps no FHIR code for `code`."""
+def _mapped_coding(table_name: str, code: str
+                   ) -> tuple[tuple[tuple[str, str], ...], bool] | None:
+    """The Coding's items and screen()'s verdict on it, or None when the table maps no FHIR code
+    for `code`."""
     row = table(T.format(table_name)).get(code.strip()) if code else None
     if not row or not row.get("target") or row["target"].startswith("!"):
         return None
     found = coding(row.get("system") or None, row["target"], row.get("display") or None)
-    return tuple(found.items()) if found else None
+    return (tuple(found.items()), verdict(found)) if found else None
 
 
 # -- identifiers -------------------------------------------------------------------------------
@@ -296,21 +314,23 @@ def identifier_type(code: str) -> dict | None:
     """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
-    found = dict(_identifier_type_coding(code))
-    screen(found)
-    return {"coding": [found]}
+    items, unsettled = _identifier_type_coding(code)
+    if unsettled:  # screen()'s verdict, cached with the coding
+        BUILT.unsettled = True
+    return {"coding": [dict(items)]}
 
 
 @lru_cache(maxsize=1024)  # a pure table lookup, asked for nearly every identifier
-def _identifier_type_coding(code: str) -> tuple[tuple[str, str], ...]:
-    """The Coding's items (kept as a tuple: each Identifier gets its own dict)."""
+def _identifier_type_coding(code: str) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """The Coding's items (kept as a tuple: each Identifier gets its own dict) and screen()'s
+    verdict on it."""
     row = table(T.format("0203-identifier-type")).get(code)
     if row and row.get("target"):
         found = coding(row.get("system") or V2_TABLE.format("0203"), row["target"],
                        row.get("display") or None)
     else:
         found = coding(V2_TABLE.format("0203"), code)
-    return tuple(found.items())
+    return tuple(found.items()), verdict(found)
 
 
 def ei(rep: Rep, type_code: str | None = None) -> dict | None:
@@ -350,7 +370,7 @@ def xpn(rep: Rep) -> dict | None:
         "given": [g for g in (given1, given2) if g],
         "prefix": [prefix] if prefix else None,
         "suffix": [s for s in (suffix, degree) if s],
-        "period": compact({"start": dtm(start), "end": dtm(end)}),
+        "period": compact({"start": dtm(start), "end": dtm(end)}) if start or end else None,
     })
 
 
@@ -385,12 +405,11 @@ def xtn(rep: Rep, default_use: str | None) -> dict | None:
         value = email or number
         system = "email"
     else:
-        built = " ".join(x for x in (
+        value = number or unformatted or " ".join(x for x in (
             f"+{country}" if country else "",
             f"({area})" if area else "",
             local,
-            f"ext. {extension}" if extension else "") if x)
-        value = number or unformatted or built or email
+            f"ext. {extension}" if extension else "") if x) or email
         if system is None and value and "@" in value:
             system = "email"
     if not value:

@@ -85,6 +85,8 @@ def _disposition(rep: Rep) -> dict | None:
 
 def location(pl: Rep, ctx: Context) -> dict | None:
     """PL -> Location when it names at least a point of care or facility (else nothing)."""
+    if not pl:
+        return None  # an empty field: most of the five PV1 reads
     poc, room, bed = c(pl, 1), c(pl, 2), c(pl, 3)
     facility = hd_label(sub(pl, 4))
     if not (poc or room or bed or facility):

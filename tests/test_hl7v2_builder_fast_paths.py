@@ -155,3 +155,36 @@ def test_telecom_number_built_from_parts_only_when_needed(field):
                                      f"ext. {extension}" if extension else "") if x)
         expected = number or unformatted or built or email
     assert (point or {}).get("value") == (expected or None)
+
+
+_SYSTEM_URIS = [None, "http://loinc.org", "urn:oid:2.16.840.1.113883.6.1", "urn:oid:2.4",
+                "http://terminology.hl7.org/CodeSystem/v2-0203", "local-uri:x"]
+_TEXTS = ["", "2345-7", "1234-5", "MR", "QQ", "a b", "a\tb\nc", "a  b", "x\x1cy", "Glucose"]
+
+
+def test_read_coding_agrees_with_coding():
+    for system in _SYSTEM_URIS:
+        for code, display, version in itertools.product(_TEXTS, ["", "Disp"], ["", "2.5"]):
+            if not (code or display):
+                continue  # cwe() asks for a coding only then
+            built, marked = _marks(lambda: dt._read_coding(system, code, display, version))
+            plain, plain_marked = _marks(lambda: coding(system, code, display, version))
+            assert (built, marked) == (plain, plain_marked)
+            assert list(built) == list(plain)  # the same key order, for the same bytes
+
+
+@pytest.mark.parametrize("units", [[], [["mg"]], [["mg"], ["milligram"], ["UCUM"]],
+                                   [["mg"], ["milligram"], ["99LOCAL"]], [[""], ["text only"]],
+                                   [["caps"], [""], ["UCUM"]], [["u"], [""], [""], ["mg"], [""],
+                                                                ["UCUM"]], [[" "], [" x "]]])
+@pytest.mark.parametrize("comparator", [None, "<", ">="])
+def test_quantities_are_built_clean(units, comparator):
+    """map_obx keeps a valueQuantity as quantity() built it, without the prune other values get."""
+    from decimal import Decimal
+
+    from converter.fhir.datatypes import prune
+    from converter.readers.hl7v2.obx import quantity
+
+    for value in (Decimal("0"), Decimal("1.50"), Decimal("-3")):
+        found = quantity(value, units, comparator)
+        assert prune(found) == found and list(prune(found)) == list(found)

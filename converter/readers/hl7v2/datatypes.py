@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Callable
 
 from ...fhir.datatypes import coding, screen, verdict
-from ...fhir.terminology import BUILT
+from ...fhir.terminology import BUILT, needs_repair
 from ...fhir.systems import oid_uri
 from ...vocabulary import lookup, table
 from .message import Rep
@@ -173,18 +173,38 @@ def cwe(rep: Rep) -> dict | None:
         return None
     (code1, text1, system1, code2, text2, system2, version1, version2, text,
      code3, text3, system3, version3) = components(rep, 13)
-    # a coding for each triplet that holds a code or text (most CWE fill the first only); the
-    # parts are stripped, so coding() gives one for each; codeable() spelled out
+    # a coding for each triplet that holds a code or text (most CWE fill the first only);
+    # codeable() spelled out
     codings = []
     if code1 or text1:
-        codings.append(coding(system_uri(system1), code1, text1, version1))
+        codings.append(_read_coding(system_uri(system1), code1, text1, version1))
     if code2 or text2:
-        codings.append(coding(system_uri(system2), code2, text2, version2))
+        codings.append(_read_coding(system_uri(system2), code2, text2, version2))
     if code3 or text3:
-        codings.append(coding(system_uri(system3), code3, text3, version3))
+        codings.append(_read_coding(system_uri(system3), code3, text3, version3))
     if codings:
         return {"coding": codings, "text": text} if text else {"coding": codings}
     return {"text": text} if text else None
+
+
+def _read_coding(system: str | None, code: str, display: str, version: str) -> dict:
+    """coding() of the parts of a CWE: stripped text, a code or a display, a system as
+    system_uri() gives it (stripped, or None). The same Coding, screened, without coding()'s
+    checks for other input: built for nearly every coded field read (tests compare the two)."""
+    if code:
+        words = code.split()
+        if len(words) != 1:  # white space inside: folded, as coding() does
+            code = " ".join(words)
+    out = {"system": system} if system else {}
+    if version:
+        out["version"] = version
+    if code:
+        out["code"] = code
+    if display:
+        out["display"] = display
+    if needs_repair(system, code or None):  # screen(out), its verdict asked directly
+        BUILT.unsettled = True
+    return out
 
 
 def fixed_coding(system: str, code: str, display: str | None = None) -> dict:

@@ -203,8 +203,9 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
                       f"OBX-5 of type {vtype or '(none)'} could not be read: {raw!r}", seg, 5)
         if v:
             # values come from many shapes of input (an attachment may hold nothing): pruned
-            # here, as the resource is not pruned as a whole (Context.add)
-            values.append((v[0], prune(v[1])))
+            # here, as the resource is not pruned as a whole (Context.add); a quantity (most
+            # results) is built clean by quantity()
+            values.append((v[0], v[1] if v[0] == "valueQuantity" else prune(v[1])))
     status_code, absent_reason = status(seg, ctx)
     obs: dict = {
         "resourceType": "Observation",

@@ -4,8 +4,8 @@ from __future__ import annotations
 from ...fhir.datatypes import coding, screen_quantity
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, c, compact, cx, fixed_coding, hd_label, mapped, mapped_coding, \
-    sub, table_coding
+from .datatypes import V2_TABLE, c, compact, components, cx, fixed_coding, hd_label, mapped, \
+    mapped_coding, sub, table_coding
 from .message import Rep, Segment
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -87,7 +87,7 @@ def location(pl: Rep, ctx: Context) -> dict | None:
     """PL -> Location when it names at least a point of care or facility (else nothing)."""
     if not pl:
         return None  # an empty field: most of the five PV1 reads
-    poc, room, bed = c(pl, 1), c(pl, 2), c(pl, 3)
+    poc, room, bed = components(pl, 3)
     facility = hd_label(sub(pl, 4))
     if not (poc or room or bed or facility):
         return None

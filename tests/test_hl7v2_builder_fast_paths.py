@@ -188,3 +188,10 @@ def test_quantities_are_built_clean(units, comparator):
     for value in (Decimal("0"), Decimal("1.50"), Decimal("-3")):
         found = quantity(value, units, comparator)
         assert prune(found) == found and list(prune(found)) == list(found)
+
+
+@pytest.mark.parametrize("system", _SYSTEM_URIS + [""])
+@pytest.mark.parametrize("label", ["", "HOSP"])
+def test_identifier_marks_as_screen_would(system, label):
+    ident, marked = _marks(lambda: dt.identifier("42", system, label))
+    assert marked == _screened(ident)

@@ -57,6 +57,7 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
         ctx.issue("warning", "unknown-code", f"unknown administrative sex {gender_code!r}", seg, 8)
     death = seg.value(29)
     deceased_flag = seg.value(30)
+    birth_order, multiple_birth = seg.value(25), seg.value(24)
     patient = {
         "resourceType": "Patient",
         "id": resource_id("Patient", patient_key(seg, identifiers, ctx)),
@@ -69,9 +70,9 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
         "_birthDate": birth_ext,
         "address": _addresses(seg),
         "maritalStatus": _marital(seg),
-        "multipleBirthInteger": int(seg.value(25)) if seg.value(25).isdigit() else None,
-        "multipleBirthBoolean": (seg.value(24) == "Y") if seg.value(24) in ("Y", "N")
-        and not seg.value(25).isdigit() else None,
+        "multipleBirthInteger": int(birth_order) if birth_order.isdigit() else None,
+        "multipleBirthBoolean": (multiple_birth == "Y") if multiple_birth in ("Y", "N")
+        and not birth_order.isdigit() else None,
         "deceasedDateTime": ctx.dt(seg, 29) if death else None,
         "deceasedBoolean": (deceased_flag == "Y") if deceased_flag in ("Y", "N") and not death
         else None,

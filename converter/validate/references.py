@@ -44,12 +44,10 @@ def entry_problems(entries: list) -> list[Problem]:
         res = entry.get("resource")
         meta = res.get("meta") if isinstance(res, dict) else None
         version = meta.get("versionId") if isinstance(meta, dict) else None
-        key = (url, version)
-        if key in seen:
+        first = seen.setdefault((url, version), i)
+        if first != i:
             out.append(("error", "duplicate-fullurl", f"bdl-7: fullUrl {url} is also used by "
-                        f"entry {seen[key]}", f"Bundle.entry[{i}].fullUrl"))
-        else:
-            seen[key] = i
+                        f"entry {first}", f"Bundle.entry[{i}].fullUrl"))
         if url.startswith(("http://", "https://")) and isinstance(res, dict) \
                 and isinstance(res.get("id"), str):
             tail = f"/{res.get('resourceType')}/{res['id']}"
@@ -117,20 +115,22 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
     urls = index.urls
     out: list[Problem] = []
     for i, found in found_by_entry.items():
-        if not found.references:
-            continue
-        prefix = f"Bundle.entry[{i}].resource"
+        prefix = None  # the entry's path: made for a problem only
         for ref in found.references:
             _, target, targets, given = ref
+            # (the usual case: an entry's fullUrl, of a type the element allows and no
+            # Reference.type to compare, so nothing to say; one dict lookup, no copy of the string)
+            rtype = urls.get(target)
+            if rtype and given is None and (targets is None or rtype in targets
+                                            or "Resource" in targets) \
+                    and not target.startswith("#"):
+                continue
+            if prefix is None:
+                prefix = f"Bundle.entry[{i}].resource"
             if target.startswith("#"):
                 _local(ref, found, prefix, out)
                 continue
-            # (the usual case, an entry's fullUrl: one dict lookup, no copy of the string)
-            rtype = urls.get(target)
             if rtype:
-                if given is None and (targets is None or rtype in targets
-                                      or "Resource" in targets):
-                    continue  # (what _target_problems would find nothing in, without the call)
                 _target_problems(ref, rtype, prefix, out)
                 continue
             rtype = index.get(target) or index.get(target.split("/_history/")[0])

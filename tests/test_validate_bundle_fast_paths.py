@@ -8,8 +8,16 @@ import itertools
 from decimal import Decimal
 
 from converter.validate import references, validate_bundle, validator
-from converter.validate.references import (_ABSOLUTE, _CONDITIONAL, _RELATIVE, SERVER_BUNDLES,
-                                           _has_base, _Index, _local, _target_problems)
+from converter.validate.references import (
+    _ABSOLUTE,
+    _CONDITIONAL,
+    _RELATIVE,
+    SERVER_BUNDLES,
+    _has_base,
+    _Index,
+    _local,
+    _target_problems,
+)
 from converter.validate.walk import Findings, Problem
 
 

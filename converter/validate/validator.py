@@ -64,9 +64,13 @@ def _walk(resource: dict) -> Findings:
                                    f"shape FHIR does not allow ({type(exc).__name__}: {exc})", "")])
 
 
-def _issues(problems: Iterable[Problem], prefix: str, source: str) -> list[Issue]:
-    return [Issue(sev, code, msg, Location(source=source, expression=prefix + rel))
-            for sev, code, msg, rel in problems]
+def _add_issues(out: list[Issue], problems: Iterable[Problem], prefix: str, source: str) -> None:
+    """Append to `out` the Issues of `problems` (paths relative to `prefix`).
+
+    Appended in a loop, not returned as a new list: called for nearly every entry (dom-6), where a
+    comprehension and the list it makes cost as much as the Issues."""
+    for severity, code, message, rel in problems:
+        out.append(Issue(severity, code, message, Location(source, expression=prefix + rel)))
 
 
 def validate_resource(resource: dict, expression: str = "", source: str = "", *,
@@ -80,10 +84,12 @@ def validate_resource(resource: dict, expression: str = "", source: str = "", *,
         return validate_bundle(resource, source, profile=profile, models=models)
     prefix = expression or rtype
     structural, found = resource_findings(resource, models)
-    issues = _issues(structural, prefix, source) + _issues(found.problems, prefix, source)
-    issues += _issues(references.standalone(found), prefix, source)
+    issues: list[Issue] = []
+    _add_issues(issues, structural, prefix, source)
+    _add_issues(issues, found.problems, prefix, source)
+    _add_issues(issues, references.standalone(found), prefix, source)
     if profile == "ips":
-        issues += _issues(profiles.resource_problems(resource), prefix, source)
+        _add_issues(issues, profiles.resource_problems(resource), prefix, source)
     return issues
 
 
@@ -128,8 +134,8 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
     entries = bundle_entries(bundle)
     issues: list[Issue] = []
     if models:
-        issues += _issues(model_problems(_shell(bundle, entries)), "Bundle", source)
-    issues += _issues(_walk(bundle).problems, "Bundle", source)
+        _add_issues(issues, model_problems(_shell(bundle, entries)), "Bundle", source)
+    _add_issues(issues, _walk(bundle).problems, "Bundle", source)
     found_by_entry: dict[int, Findings] = {}
     for i, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, dict) else None
@@ -143,12 +149,12 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
         known = findings[i] if findings is not None else None
         structural, found = known if known is not None else resource_findings(res, models)
         found_by_entry[i] = found
-        if structural:  # rare: skipped without building an empty list per entry
-            issues += _issues(structural, prefix, source)
+        if structural:  # (rare: skipped without the call)
+            _add_issues(issues, structural, prefix, source)
         if found.problems:
-            issues += _issues(found.problems, prefix, source)
-    issues += _issues(references.entry_problems(entries), "", source)
-    issues += _issues(references.in_bundle(bundle, entries, found_by_entry), "", source)
+            _add_issues(issues, found.problems, prefix, source)
+    _add_issues(issues, references.entry_problems(entries), "", source)
+    _add_issues(issues, references.in_bundle(bundle, entries, found_by_entry), "", source)
     if profile == "ips" or profiles.is_ips(bundle):
-        issues += _issues(profiles.bundle_problems(bundle), "", source)
+        _add_issues(issues, profiles.bundle_problems(bundle), "", source)
     return issues

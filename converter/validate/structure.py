@@ -49,10 +49,10 @@ def _path(prefix: str, loc: Iterable[Any]) -> str:
 
 
 def model_problems(resource: Any, compiled: bool = True,
-                   canonical: bytes | None = None) -> list[tuple[str, str, str, str]]:
+                   encoded: bytes | None = None) -> list[tuple[str, str, str, str]]:
     """(severity, code, message, path relative to the resource) for one resource.
 
-    `canonical`, the resource's msgspec JSON when the caller has it (the validator's cache key),
+    `encoded`, the resource's msgspec JSON when the caller has it (the validator's cache key),
     saves encoding it again. `compiled=False` runs the models through fhir_core itself (the
     reference the compiled form is tested against)."""
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
@@ -61,7 +61,7 @@ def model_problems(resource: Any, compiled: bool = True,
     model = _model(rtype)
     if model is None:
         return [("error", "structure", f"unknown resourceType {rtype!r}", ".resourceType")]
-    if compiled and _clean(model, resource, canonical):
+    if compiled and _clean(model, resource, encoded):
         return []
     return _problems(model, resource, compiled)
 
@@ -85,17 +85,17 @@ def _problems(model: type, resource: dict, compiled: bool) -> list[tuple[str, st
     return out
 
 
-def _clean(model: type, resource: dict, canonical: bytes | None) -> bool:
+def _clean(model: type, resource: dict, encoded: bytes | None) -> bool:
     """The common case, decided without a Python walk: the model's stricter form accepts the
     resource (so the exact one does, and no string or array is empty) and its JSON holds no `{}`
     (an empty object, or those two characters inside a string: then the full check decides).
     Without `"_` in the JSON, no key starts with `_` and the form without `_x` elements does."""
-    if canonical is None:
+    if encoded is None:
         try:
-            canonical = _encode(resource)
+            encoded = _encode(resource)
         except (TypeError, msgspec.EncodeError):
             return False
-    return b"{}" not in canonical and models.clean(model, resource, b'"_' in canonical)
+    return b"{}" not in encoded and models.clean(model, resource, b'"_' in encoded)
 
 
 def empty_value_problems(resource: Any) -> list[tuple[str, str, str, str]]:

@@ -42,13 +42,13 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
     return found
 
 
-def _checked(resource: dict, models: bool, canonical: bytes | None
+def _checked(resource: dict, models: bool, encoded: bytes | None
              ) -> tuple[list[Problem], Findings]:
-    """resource_findings() without the cache (`canonical`: the resource's JSON, if any)."""
+    """resource_findings() without the cache (`encoded`: the resource's JSON, if any)."""
     if not models:
         structural = empty_value_problems(resource)
     else:
-        structural = model_problems(resource, canonical=canonical)
+        structural = model_problems(resource, encoded=encoded)
     return structural, _walk(resource)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal
 
 Severity = Literal["fatal", "error", "warning", "information"]
@@ -74,6 +75,12 @@ class Issue:
         return (Issue, (self.severity, self.code, self.message, self.location))  # see Location
 
 
+_ERRORS = frozenset(("fatal", "error"))
+_severity = attrgetter("severity")
+
+
 def has_errors(issues: list[Issue]) -> bool:
     """True when any issue is an error or worse."""
-    return any(i.is_error for i in issues)
+    # (map/isdisjoint run in C: asked of every conversion's ~70 issues, a few microseconds less
+    # than a generator over is_error)
+    return not _ERRORS.isdisjoint(map(_severity, issues))

@@ -391,3 +391,24 @@ def test_pv1_alternate_visit_id_and_vip():
     assert [i["value"] for i in enc["identifier"]] == ["V1", "ALT9"]
     assert enc["hospitalization"]["specialCourtesy"][0]["coding"][0]["code"] == "VIP"
     assert result.ok
+
+
+def test_msh_language_responsible_receiver_and_country():
+    """MSH-17 sender's country, MSH-19 language, MSH-22 responsible and MSH-23 receiving
+    organizations (V2-to-FHIR MSH[MessageHeader])."""
+    msh = MSH + "|||||USA||en-US|||Resp Org^^^^^^^^^R1|Recv Org^^^^^^^^^R2"
+    result = convert(_msg(msh, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F"))
+    header = one(result.bundle, "MessageHeader")
+    assert header["language"] == "en-US"
+    orgs = {e["fullUrl"]: e["resource"] for e in result.bundle["entry"]
+            if e["resource"]["resourceType"] == "Organization"}
+    assert orgs[header["responsible"]["reference"]]["name"] == "Resp Org"
+    assert orgs[header["destination"][0]["receiver"]["reference"]]["identifier"][0]["value"] == \
+        "R2"
+    assert orgs[header["sender"]["reference"]]["address"] == [{"country": "USA"}]
+    assert not [i for i in result.issues if i.code == "unmapped-field"
+                and i.location.field in ("MSH-17", "MSH-19", "MSH-22", "MSH-23")]
+    assert result.ok
+    odd = convert(_msg(MSH + "|||||||Klingon", "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F"))
+    assert "language" not in one(odd.bundle, "MessageHeader")
+    assert any(i.code == "unknown-code" and i.location.field == "MSH-19" for i in odd.issues)

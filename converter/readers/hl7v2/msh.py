@@ -5,6 +5,7 @@ from __future__ import annotations
 from ... import __version__
 from ...fhir.datatypes import absent, coding
 from ...fhir.ids import resource_id
+from ...fhir.language import bcp47
 from .context import Context
 from .datatypes import V2_TABLE, c, compact, fixed_coding, hd_label, hd_system
 from .message import Segment
@@ -16,13 +17,20 @@ PROCESSING_SYSTEM = V2_TABLE.format("0103")
 
 
 def map_msh(seg: Segment, ctx: Context) -> dict:
-    """MSH -> MessageHeader: event (MSH-9), source (MSH-3/4), destination (MSH-5/6)."""
+    """MSH -> MessageHeader: event (MSH-9), source (MSH-3/4), destination (MSH-5/6, receiver
+    MSH-23), responsible organization (MSH-22), language (MSH-19), the sender's country (MSH-17)."""
     seg.touch(1, 2, 7, 9, 10, 11, 12, 18)
     sender_app, sender_fac = seg.rep(3), seg.rep(4)
     source_name = hd_label(sender_app) or "unknown"
     sender_label = hd_label(sender_fac)
     destination = _destination(seg.rep(5), seg.rep(6))
+    receiver = ctx.organization(seg.rep(23)) if destination is not None else None
+    if receiver:
+        destination["receiver"] = receiver
     processing = seg.value(11)
+    sender = ctx.organization([[sender_label]]) if sender_label else None
+    if sender is not None and seg.value(17):
+        _sender_country(ctx, sender, seg.value(17))
     header = {
         "resourceType": "MessageHeader",
         "id": resource_id("MessageHeader", ctx.key),
@@ -33,10 +41,31 @@ def map_msh(seg: Segment, ctx: Context) -> dict:
                            "endpoint": hd_system(sender_app) or f"urn:medbundle:v2-application:"
                                                                 f"{_safe(source_name)}"}),
         "destination": [destination] if destination else [],
-        "sender": ctx.organization([[sender_label]]) if sender_label else None,
+        "sender": sender,
+        "responsible": ctx.organization(seg.rep(22)),
+        "language": _language(seg, ctx),
         "meta": {"tag": [coding(PROCESSING_SYSTEM, processing)]} if processing else None,
     }
     return ctx.add(header, seg)
+
+
+def _language(seg: Segment, ctx: Context) -> str | None:
+    """MSH-19 principal language (CWE) -> the MessageHeader's language, when a BCP-47 tag."""
+    code = seg.value(19, 1)
+    if not code:
+        return None
+    tag = bcp47(code)
+    if tag is None:
+        ctx.issue("warning", "unknown-code", f"MSH-19 {code!r} is no BCP-47 language tag: not "
+                  "mapped", seg, 19)
+    return tag
+
+
+def _sender_country(ctx: Context, sender: dict, country: str) -> None:
+    """MSH-17 country of the sending facility -> its Organization's address."""
+    org = ctx.resource(sender["reference"][len("urn:uuid:"):])
+    if org is not None and not org.get("address"):
+        org["address"] = [{"country": country}]
 
 
 def _safe(text: str) -> str:

@@ -412,3 +412,17 @@ def test_msh_language_responsible_receiver_and_country():
     odd = convert(_msg(MSH + "|||||||Klingon", "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F"))
     assert "language" not in one(odd.bundle, "MessageHeader")
     assert any(i.code == "unknown-code" and i.location.field == "MSH-19" for i in odd.issues)
+
+
+def test_pv1_other_provider_and_pv2_referral_source():
+    """PV1-52 as a PART participant, PV2-13 as a REF participant (V2-to-FHIR PV1/PV2[Encounter])."""
+    pv1 = "PV1|1|I" + "|" * 50 + "9001^Other^Olga"
+    pv2 = "PV2|||" + "|" * 10 + "9002^Sender^Sam"
+    result = convert(_msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F", pv1, pv2))
+    enc = one(result.bundle, "Encounter")
+    kinds = {p["type"][0]["coding"][0]["code"]: p["individual"]["display"]
+             for p in enc["participant"]}
+    assert kinds == {"PART": "Olga Other", "REF": "Sam Sender"}
+    assert not [i for i in result.issues if i.code == "unmapped-field"
+                and i.location.field in ("PV1-52", "PV2-13")]
+    assert result.ok

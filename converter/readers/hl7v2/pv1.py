@@ -12,7 +12,7 @@ V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 # PV1 field -> participant type (v3 ParticipationType)
 PARTICIPANTS = ((7, "ATND", "attender"), (8, "REF", "referrer"), (9, "CON", "consultant"),
-                (17, "ADM", "admitter"))
+                (17, "ADM", "admitter"), (52, "PART", "Participation"))
 
 
 def map_pv1(seg: Segment, ctx: Context) -> dict | None:
@@ -109,7 +109,8 @@ def location(pl: Rep, ctx: Context) -> dict | None:
 
 
 def map_pv2(seg: Segment, ctx: Context) -> None:
-    """PV2 -> Encounter: admit reason (PV2-3), expected dates, length of stay, visit priority."""
+    """PV2 -> Encounter: admit reason (PV2-3), expected dates, length of stay, referral source
+    (PV2-13, a REF participant), visit priority."""
     enc = ctx.encounter
     if enc is None:
         return
@@ -119,6 +120,12 @@ def map_pv2(seg: Segment, ctx: Context) -> None:
     priority = ctx.code(seg, 25)
     if priority:
         enc["priority"] = priority
+    for r in seg.reps(13):  # referral source
+        who = ctx.practitioner(r)
+        if who:
+            enc.setdefault("participant", []).append({
+                "type": [{"coding": [fixed_coding(PARTICIPATION, "REF", "referrer")]}],
+                "individual": who})
     los = seg.value(11)
     if los.isdigit():
         enc["length"] = {"value": int(los), "unit": "days", "system": "http://unitsofmeasure.org",

@@ -222,3 +222,24 @@ def test_people_keys_are_the_identity_keys_of_their_identifiers():
                 system, label = authority(rep, 9)
                 ident = identifier("7", system, label, identifier_type("MR"))
                 assert f"{system or label}|7" == identity_key(ident)
+
+
+def test_builders_screen_only_inside_an_hl7v2_message():
+    """Outside an HL7 v2 message (the CDA and DICOM readers use the same builders) a coding that
+    would need repair is not screened: no mark, and no definitions loaded for a verdict."""
+    from pathlib import Path
+
+    from conftest import HL7_CORPUS
+
+    from converter import convert
+    from converter.fhir.terminology import BUILT
+
+    convert(sorted(Path(HL7_CORPUS).glob("*.hl7"))[0], validate=False)
+    assert not BUILT.screening and not BUILT.unsettled
+    coding("urn:oid:2.16.840.1.113883.6.1", "2345-7")  # LOINC by OID: the walk would rewrite it
+    assert not BUILT.unsettled
+    BUILT.reset()
+    coding("urn:oid:2.16.840.1.113883.6.1", "2345-7")
+    assert BUILT.stop() and not BUILT.screening
+    BUILT.reset()
+    BUILT.stop()

@@ -88,16 +88,18 @@ def screen(element: dict) -> None:
     system, code = element.get("system"), element.get("code")
     # a system or code that is no text is left to the walk (the verdicts are memoised on text);
     # spelled out in both screens rather than shared: called for nearly every element built
-    if not (type(system) is str or system is None) or not (type(code) is str or code is None) \
-            or needs_repair(system, code):
+    if BUILT.screening and (not (type(system) is str or system is None)
+                            or not (type(code) is str or code is None)
+                            or needs_repair(system, code)):
         BUILT.unsettled = True
 
 
 def screen_quantity(quantity: dict) -> None:
     """screen() for a Quantity."""
     system, code = quantity.get("system"), quantity.get("code")
-    if not (type(system) is str or system is None) or not (type(code) is str or code is None) \
-            or quantity_needs_repair(system, code):
+    if BUILT.screening and (not (type(system) is str or system is None)
+                            or not (type(code) is str or code is None)
+                            or quantity_needs_repair(system, code)):
         BUILT.unsettled = True
 
 

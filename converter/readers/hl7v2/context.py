@@ -131,7 +131,7 @@ class Context:
         message is built by a screening builder (fhir/datatypes.screen), so an unmarked message
         has nothing to repair. tests/test_fast_paths.py maps messages both ways.
         """
-        if not BUILT.unsettled:
+        if not BUILT.stop():
             return
         for resource in self.fragment.resources:
             notes: list[str] = []

@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     items = histories()
+    if not items:
+        raise SystemExit(f"no patient history read from {CORPUS} (set MEDBUNDLE_CORPUS)")
     n, resources = len(items), sum(len(r) for r, _ in items)
     run(items)  # warm up: mapping tables, lxml
     best = min(run(copy.deepcopy(items)) for _ in range(args.rounds))

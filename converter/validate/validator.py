@@ -34,11 +34,17 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
         return _checked(resource, models, None)
     hit = _cache.get(key)
     if hit is not None:
-        _cache.move_to_end(key)
+        try:
+            _cache.move_to_end(key)
+        except KeyError:  # evicted meanwhile by a conversion in another thread
+            pass
         return hit
     found = _cache[key] = _checked(resource, models, key[0])
     if len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+        try:
+            _cache.popitem(last=False)
+        except KeyError:  # emptied meanwhile by another thread
+            pass
     return found
 
 

@@ -45,6 +45,7 @@ TABLES = {
     "0038-order-status": "OrderStatus",
     "0119-order-control": "OrderControlCode[ServiceRequest.status]",
     "0136-yes-no": "YesNoIndicator",
+    "0136-specimen-availability": "YesNoIndicator[AvailabilityStatus]",
     "0278-appointment-status": "FillerStatusCodes[Appointment]",
 }
 

@@ -426,3 +426,26 @@ def test_pv1_other_provider_and_pv2_referral_source():
     assert not [i for i in result.issues if i.code == "unmapped-field"
                 and i.location.field in ("PV1-52", "PV2-13")]
     assert result.ok
+
+
+def test_spm_accession_availability_notes_and_pr1_category():
+    """SPM-14 notes, SPM-20 status (table 0136 -> specimen-status), SPM-30 accession and SPM-31
+    other ids; PR1-6 category."""
+    spm = ["1", "S1^F1", "", "BLD^Blood^HL70487"] + [""] * 9 + ["hemolysed"] + [""] * 5 + \
+        ["N"] + [""] * 9 + ["ACC7^^^LAB", "OTHER8^^^LAB"]
+    oru = _msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F", "OBR|1|P1|F1|2345-7^Glucose^LN",
+               "OBX|1|NM|2345-7^Glucose^LN||5.5|mmol/L|||||F", "SPM|" + "|".join(spm))
+    result = convert(oru)
+    spec = one(result.bundle, "Specimen")
+    assert spec["status"] == "unavailable"
+    assert spec["accessionIdentifier"]["value"] == "ACC7"
+    assert "OTHER8" in [i["value"] for i in spec["identifier"]]
+    assert spec["note"] == [{"text": "hemolysed"}]
+    assert result.ok
+    odd = convert(oru.replace(b"|N|", b"|Q|"))
+    assert any(i.code == "unknown-code" and i.location.field == "SPM-20" for i in odd.issues)
+    adt = _msg(MSH.replace("ORU^R01^ORU_R01", "ADT^A01^ADT_A01"),
+               "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F", "PV1|1|I",
+               "PR1|1||80146002^Appendectomy^SCT||20240101|D^Diagnostic^HL70230")
+    proc = one(convert(adt).bundle, "Procedure")
+    assert proc["category"]["coding"][0]["code"] == "D"

@@ -11,8 +11,8 @@ SNOMED = "http://snomed.info/sct"
 
 
 def map_pr1(seg: Segment, ctx: Context) -> dict | None:
-    """PR1 -> Procedure: code (PR1-3), performed (PR1-5), anesthesia/surgeon performers
-    (PR1-8, PR1-11, PR1-12), identifier (PR1-19)."""
+    """PR1 -> Procedure: code (PR1-3), performed (PR1-5), category (PR1-6), anesthesia/surgeon
+    performers (PR1-8, PR1-11, PR1-12), identifier (PR1-19)."""
     seg.touch(1)
     code = ctx.code(seg, 3)
     if code is None and seg.value(4):
@@ -39,6 +39,7 @@ def map_pr1(seg: Segment, ctx: Context) -> dict | None:
             seg.value(3, 1) or seg.value(4), seg.value(5)),
         "identifier": identifiers,
         "status": "completed",
+        "category": ctx.code(seg, 6),  # procedure functional type
         "code": code,
         "subject": ctx.subject(),
         "encounter": ctx.context_encounter(),

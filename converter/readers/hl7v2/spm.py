@@ -3,16 +3,24 @@ from __future__ import annotations
 
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import business_key, c, compact, cwe, ei, sub
+from .datatypes import business_key, c, compact, cwe, cx, ei, mapped, sub
 from .message import Segment
 
 
 def map_spm(seg: Segment, ctx: Context, report: dict | None, request: dict | None) -> dict:
-    """SPM -> Specimen: identifiers (SPM-2 EIP), type (SPM-4), collection method/site/time
-    (SPM-7, SPM-8, SPM-17), received time (SPM-18), condition (SPM-24)."""
+    """SPM -> Specimen: identifiers (SPM-2 EIP, SPM-31), accession (SPM-30), type (SPM-4),
+    collection method/site/time (SPM-7, SPM-8, SPM-17), description (SPM-14) as notes, received
+    time (SPM-18), availability (SPM-20) as status, condition (SPM-24)."""
     seg.touch(1)
     eip = seg.rep(2)
     ids = [x for x in (ei(sub(eip, 1)), ei(sub(eip, 2))) if x]
+    ids += [x for x in (cx(r) for r in seg.reps(31)) if x and x not in ids]
+    accession = next((x for x in (cx(r) for r in seg.reps(30)) if x), None)
+    availability = seg.value(20)
+    status = mapped("0136-specimen-availability", availability)
+    if availability and status is None:
+        ctx.issue("warning", "unknown-code", f"specimen availability {availability!r} is neither "
+                  "Y nor N: not mapped", seg, 20)
     collected = seg.rep(17)
     start = ctx.dt(seg, 17, 1, value=c(collected, 1))
     end = ctx.dt(seg, 17, 2, value=c(collected, 2)) if c(collected, 2) else None
@@ -22,6 +30,8 @@ def map_spm(seg: Segment, ctx: Context, report: dict | None, request: dict | Non
         "resourceType": "Specimen",
         "id": resource_id("Specimen", key),
         "identifier": ids,
+        "accessionIdentifier": accession,
+        "status": status,
         "type": ctx.code(seg, 4),
         "subject": ctx.subject(),
         "request": [ref(request)] if request else None,
@@ -33,6 +43,7 @@ def map_spm(seg: Segment, ctx: Context, report: dict | None, request: dict | Non
             "collectedPeriod": compact({"start": start, "end": end}) if end else None,
         }),
         "condition": [x for x in (cwe(r) for r in seg.reps(24)) if x],
+        "note": [{"text": text} for text in (c(r, 1) for r in seg.reps(14)) if text],
     }, seg)
     if report is not None:
         report.setdefault("specimen", []).append(ref(specimen))

@@ -449,3 +449,30 @@ def test_spm_accession_availability_notes_and_pr1_category():
                "PR1|1||80146002^Appendectomy^SCT||20240101|D^Diagnostic^HL70230")
     proc = one(convert(adt).bundle, "Procedure")
     assert proc["category"]["coding"][0]["code"] == "D"
+
+
+def test_pv1_discharged_to_location():
+    """PV1-37 (DLD) -> hospitalization.destination, a Location of its own; v2.3's CM form too."""
+    for dld, name in (("SNF&Skilled nursing facility&HL70113^20240105", "Skilled nursing facility"),
+                      ("HOME", "HOME")):
+        pv1 = "PV1|1|I" + "|" * 35 + dld
+        result = convert(_msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F", pv1))
+        enc = one(result.bundle, "Encounter")
+        assert by_ref(result.bundle, enc["hospitalization"]["destination"])["name"] == name
+        assert not [i for i in result.issues if i.code == "unmapped-field"
+                    and i.location.field == "PV1-37"]
+        assert result.ok
+
+
+def test_obx_observation_type_as_category():
+    """OBX-29 (table 0936) -> a category coding beside the laboratory one."""
+    obx = "OBX|1|NM|2345-7^Glucose^LN||5.5|mmol/L|||||F" + "|" * 18 + "RSLT"
+    result = convert(_msg(MSH, "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F",
+                          "OBR|1|P1|F1|2345-7^Glucose^LN", obx))
+    obs = one(result.bundle, "Observation")
+    codes = [(c["system"].rsplit("/", 1)[1], c["code"]) for cat in obs["category"]
+             for c in cat["coding"]]
+    assert ("v2-0936", "RSLT") in codes
+    assert not [i for i in result.issues if i.code == "unmapped-field"
+                and i.location.field == "OBX-29"]
+    assert result.ok

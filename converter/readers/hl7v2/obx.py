@@ -9,7 +9,8 @@ from decimal import Decimal
 from ...fhir.datatypes import UCUM, coding, decimal_or_none, prune, screen_quantity
 from ...fhir.ids import resource_id
 from .context import Context
-from .datatypes import c, clone, compact, cwe, ei, fixed_coding, mapped, system_uri, time_of
+from .datatypes import c, clone, compact, cwe, ei, fixed_coding, mapped, system_uri, table_coding, \
+    time_of
 from .message import Rep, Segment
 
 TEXT_TYPES = frozenset({"TX", "FT"})  # text-report lines: carried as the report's text
@@ -207,13 +208,17 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
             # results) is built clean by quantity()
             values.append((v[0], v[1] if v[0] == "valueQuantity" else prune(v[1])))
     status_code, absent_reason = status(seg, ctx)
+    kind = table_coding("0936", seg.value(29))  # OBX-29 observation type (RSLT, SCI, ...)
+    categories = [{"coding": [fixed_coding(OBS_CATEGORY, category)]}] if category else []
+    if kind:
+        categories.append({"coding": [kind]})
     obs: dict = {
         "resourceType": "Observation",
         "id": resource_id("Observation", key, seg.value(1) or seg.position, seg.value(3, 1),
                           seg.value(4)),
         "identifier": [x for x in [ei(seg.rep(21))] if x],
         "status": status_code,
-        "category": [{"coding": [fixed_coding(OBS_CATEGORY, category)]}] if category else None,
+        "category": categories,
         "code": code,
         "subject": ctx.subject(),
         "encounter": ctx.context_encounter(),

@@ -17,7 +17,8 @@ PARTICIPANTS = ((7, "ATND", "attender"), (8, "REF", "referrer"), (9, "CON", "con
 
 def map_pv1(seg: Segment, ctx: Context) -> dict | None:
     """PV1 -> Encounter: class (0004), status, period, participants, location, visit number and
-    PV1-50 alternate visit ids, hospitalization (PV1-16 VIP as specialCourtesy)."""
+    PV1-50 alternate visit ids, hospitalization (PV1-16 VIP as specialCourtesy, PV1-37 discharged
+    to as its destination)."""
     seg.touch(1)
     klass_code = seg.value(2)
     klass = mapped_coding("0004-encounter-class", klass_code) or table_coding("0004", klass_code)
@@ -58,6 +59,7 @@ def map_pv1(seg: Segment, ctx: Context) -> dict | None:
         "dietPreference": ctx.codes(seg, 38),
         "specialArrangement": ctx.codes(seg, 15),
         "specialCourtesy": ctx.codes(seg, 16),  # VIP indicator
+        "destination": _discharged_to(seg.rep(37), ctx),
     })
     encounter = {
         "resourceType": "Encounter",
@@ -106,6 +108,19 @@ def location(pl: Rep, ctx: Context) -> dict | None:
         "physicalType": {"coding": [fixed_coding(
             "http://terminology.hl7.org/CodeSystem/location-physical-type", physical)]},
     })
+
+
+def _discharged_to(dld: Rep, ctx: Context) -> dict | None:
+    """PV1-37 (DLD; CM before v2.5): where the patient went, a Location of its own (as the IG
+    says) named by the code's text, else the code (table 0113)."""
+    place = sub(dld, 1)
+    code, text = c(place, 1), c(place, 2)
+    if not (code or text):
+        return None
+    loc_id = resource_id("Location", "discharged-to", code, text)
+    found = ctx.resource(loc_id) or ctx.add({"resourceType": "Location", "id": loc_id,
+                                             "name": text or code})
+    return ref(found)
 
 
 def map_pv2(seg: Segment, ctx: Context) -> None:

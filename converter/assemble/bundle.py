@@ -35,8 +35,10 @@ class PatientGroup:
     sources: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)  # resource id -> first source
     merged_patients: list[tuple[str, str]] = field(default_factory=list)  # (patient id, source)
-    # resource id -> exact_form of the record kept, for those merged (see `add`)
-    _forms: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+    # resource id -> (the record kept, the exact_form of every record it holds), for those
+    # merged (see `add`)
+    _forms: dict[str, tuple[dict[str, Any], set[bytes]]] = field(default_factory=dict, init=False,
+                                                                  repr=False)
 
     def add(self, resource: dict[str, Any], source: str) -> None:
         rid = resource["id"]
@@ -45,14 +47,20 @@ class PatientGroup:
         if old is None:
             self.resources[rid] = resource
         elif resource["resourceType"] in MERGED_TYPES:
-            # Most often the record is sent again as it was (every message repeats its sender's
-            # Practitioner, Organization and Location): its form tells so at once, with nothing to
-            # merge, and the form of the record kept is computed once, not at every message.
-            if rid not in self._forms:
-                self._forms[rid] = exact_form(old)
-            if exact_form(resource) != self._forms[rid]:
-                self.resources[rid] = merge(old, resource)
-                del self._forms[rid]
+            # Most often the record is sent again as it was, or as an earlier message sent it
+            # (every message repeats its sender's Practitioner, Organization and Location; a
+            # Patient comes as each of the systems in a stream knows it). merge() only adds (keys,
+            # list items, and to items of one identifier), so a record of a form already merged
+            # into the record kept has nothing left to add: its form tells so at once, and the
+            # record kept is not merged again at every message of the stream.
+            kept = self._forms.get(rid)
+            if kept is None or kept[0] is not old:
+                kept = self._forms[rid] = (old, {exact_form(old)})
+            form = exact_form(resource)
+            if form not in kept[1]:
+                merged = self.resources[rid] = merge(old, resource)
+                kept[1].add(form)
+                self._forms[rid] = (merged, kept[1])
         else:
             # The same clinical fact sent again (a corrected result, an A08 update): the later
             # message wins, and both messages' Provenance still points at it.

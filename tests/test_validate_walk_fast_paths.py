@@ -36,17 +36,17 @@ def _plans() -> Iterator[Any]:
 def general_walk():
     """Walk without the fast paths: the plans built so far forget them (and new plans, built
     while they are off, get none), and the invariants their sure leaves (Invariant.sure)."""
-    saved = [(p, p.ref_prefix, p.ref_busy) for p in _plans()]
+    saved = [(p, p.ref_prefix, p.ref_busy, p.entry_url_tests) for p in _plans()]
     invariants = [(inv, inv.sure) for inv in definitions()._invariants.values()]
-    for p, _, _ in saved:
-        p.ref_prefix = p.ref_busy = None
+    for p, _, _, _ in saved:
+        p.ref_prefix = p.ref_busy = p.entry_url_tests = None
     for inv, _ in invariants:
         inv.sure = None
     try:
         yield
     finally:
-        for p, prefix, busy in saved:
-            p.ref_prefix, p.ref_busy = prefix, busy
+        for p, prefix, busy, url_tests in saved:
+            p.ref_prefix, p.ref_busy, p.entry_url_tests = prefix, busy, url_tests
         for inv, sure in invariants:
             inv.sure = sure
 
@@ -336,3 +336,82 @@ def test_sure_leaves_in_the_walk_agree_with_the_general_walk(value):
         for skip in (True, False):
             fast, general = _both(resource, skip)
             assert fast == general, (resource["resourceType"], skip)
+
+
+class _Text(str):
+    pass
+
+
+class _Object(dict):
+    pass
+
+
+UUID = "urn:uuid:0f6a3d2c-0b4b-4d4e-9d3c-3a9c1e0c7a11"
+ODD_ENTRIES = [
+    {"fullUrl": UUID, "resource": {"resourceType": "Patient"}},
+    {"resource": {"resourceType": "Patient"}, "fullUrl": UUID},
+    {"fullUrl": "urn:uuid:0F6A3D2C-0B4B-4D4E-9D3C-3A9C1E0C7A11", "resource": {}},
+    {"fullUrl": "urn:uuid:x", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": "urn:oid:1.2.3.4.5", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": "urn:oid:1", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": "urn:isbn:1", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": "http://s/fhir/Patient/1/_history/2", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": "Patient/1/_history/2", "resource": {"resourceType": "Patient", "id": "1"}},
+    {"fullUrl": "", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": " ", "resource": {"id": "x"}},
+    {"fullUrl": UUID, "resource": {"id": "x"}},
+    {"fullUrl": UUID, "resource": {"id": "x", "resourceType": "Patient"}},
+    {"fullUrl": UUID, "resource": {"resourceType": "Nope"}},
+    {"fullUrl": UUID, "resource": []}, {"fullUrl": UUID, "resource": [{"id": "x"}]},
+    {"fullUrl": UUID, "resource": None}, {"fullUrl": UUID, "resource": "Patient"},
+    {"fullUrl": 5, "resource": {"resourceType": "Patient"}},
+    {"fullUrl": None, "resource": {"resourceType": "Patient"}},
+    {"fullUrl": [UUID], "resource": {"resourceType": "Patient"}},
+    {"fullUrl": {"id": "u"}, "resource": {"resourceType": "Patient"}},
+    {"_fullUrl": {"id": "u"}, "resource": {"resourceType": "Patient"}},
+    {"fullUrl": UUID, "_resource": {"id": "r"}},
+    {"fullUrl": _Text("urn:uuid:x"), "resource": {"resourceType": "Patient"}},
+    {"fullUrl": UUID, "resource": _Object(id="x")},
+    _Object(fullUrl="urn:uuid:x", resource={"resourceType": "Patient"}),
+    {"fullUrl": UUID, "id": "e"}, {"id": "e", "resource": {"resourceType": "Patient"}},
+    {"fullUrl": UUID, "resource": {"resourceType": "Patient"}, "search": {"mode": "match"}},
+    {"fullUrl": UUID, "resource": {"resourceType": "Patient"}, "request": {"method": "GET"}},
+    {"fullUrl": UUID, "request": {"method": "GET", "url": "Patient"}},
+    {"fullUrl": UUID}, {"resource": {"resourceType": "Patient"}}, {}, None, 5, "entry", [],
+]
+
+
+@pytest.mark.parametrize("bundle_type", ["collection", "transaction", "document", None])
+def test_entry_fast_path_agrees_with_the_general_walk(bundle_type):
+    """Walker.entries (Plan.entry_url_tests) decides the usual entry as the general walk does,
+    and hands every other one to it: each odd entry alone, all of them, and past the paths
+    made in advance (_AT_SIZE)."""
+    cases = [[e] for e in ODD_ENTRIES] + [ODD_ENTRIES, ODD_ENTRIES * 3]
+    for entries in cases:
+        bundle = {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
+        for skip in (True, False):
+            fast, general = _both(bundle, skip)
+            assert fast == general, (entries if len(entries) == 1 else len(entries), skip)
+    assert len(ODD_ENTRIES) * 3 > 64
+
+
+def test_entry_fast_path_is_taken():
+    """The usual entries are decided without a visit (else the test above proves nothing)."""
+    from converter.validate.walk import Walker
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": UUID, "resource": {"resourceType": "Patient"}}] * 3}
+    walk_resource(bundle)
+    visits = []
+    original = Walker.object
+
+    def visit(self, item, plan, path, env):
+        visits.append(path)
+        return original(self, item, plan, path, env)
+
+    Walker.object = visit
+    try:
+        walk_resource(bundle)
+    finally:
+        Walker.object = original
+    assert visits == [""]

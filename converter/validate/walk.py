@@ -9,7 +9,7 @@ Paths are FHIRPath, relative to the resource (".code.coding[0].system"); a choic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import terminology
 from .definitions import QUANTITIES, Definitions, Element, Invariant, ValueSet, definitions
@@ -71,6 +71,13 @@ class Plan:
     # with kids, so the first value takes the general way.
     ref_prefix: str | None = None
     ref_busy: frozenset[str] | None = None
+    # Bundle.entry, while the walk skips the entries' resources: an entry holding only a string
+    # `fullUrl` and an object `resource` (not a lone id: ele-1), nearly every entry, has its
+    # invariants decided by their sure tests (bdl-5 by the resource, bdl-8 by the fullUrl) and
+    # nothing else to check but the fullUrl's URI syntax. These are the (test, arg) of the sure
+    # tests on the fullUrl, all of which it must fail (Walker.entries); set with kids when every
+    # invariant is of that kind. None: no shortcut, each entry takes the general way.
+    entry_url_tests: tuple[tuple[Callable, str], ...] | None = None
 
 
 @dataclass(slots=True)
@@ -197,6 +204,9 @@ class Walker:
                 if kid is not None:
                     child, segment = kid
                     prefix = path + segment
+                    if child.entry_url_tests is not None and self.skip_entries:
+                        self.entries(value, child, prefix, env)
+                        continue
                     for i, v in enumerate(value):
                         if isinstance(v, dict):
                             self.object(v, child, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"),
@@ -208,6 +218,27 @@ class Walker:
                 kid = scalar_kids.get(key)
                 if kid is not None:
                     self.scalar(value, kid[0], path + kid[1], env)
+
+    def entries(self, entries: list, plan: Plan, prefix: str, env: Env) -> None:
+        """Bundle.entry with the entries' resources skipped: the usual entry is decided here
+        without a visit (Plan.entry_url_tests), any other one, or one with a problem to report,
+        takes the general way (the list loop of object())."""
+        url_tests = plan.entry_url_tests
+        for i, entry in enumerate(entries):
+            if type(entry) is dict and len(entry) == 2:
+                url = entry.get("fullUrl")
+                res = entry.get("resource")
+                if type(url) is str and type(res) is dict and not ("id" in res and len(res) == 1) \
+                        and not (url.startswith("urn:") and terminology.uri_problem(url)):
+                    for test, arg in url_tests:
+                        if test(url, arg):
+                            break  # (an invariant to evaluate: bdl-8 on a versioned fullUrl)
+                    else:
+                        continue
+            if isinstance(entry, dict):
+                self.object(entry, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
+            elif entry is not None and plan.scalar_checks:
+                self.scalar(entry, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
 
     def scalar(self, item: Any, plan: Plan, path: str, env: Env) -> None:
         """Check a primitive value (or a value of the wrong shape, left to the structural check)."""
@@ -235,6 +266,7 @@ class Walker:
             # (a string `reference` or `display` is visited only when in scalar_kids)
             plan.ref_busy = frozenset(kids).difference(("reference", "display")).union(
                 ("type",), plan.scalar_kids)
+        plan.entry_url_tests = _entry_url_tests(plan, kids)
         plan.kids = kids
         return kids
 
@@ -318,6 +350,28 @@ class Walker:
             self.problems.append((severity, "binding", f"none of the codings "
                                   f"({', '.join(_show(c) for c in codings)}) is in value "
                                   f"set {name} ({described})", path))
+
+
+def _entry_url_tests(plan: Plan, kids: dict[str, tuple[Plan, str]]
+                     ) -> tuple[tuple[Callable, str], ...] | None:
+    """Plan.entry_url_tests of the Bundle.entry plan (None for any other plan, or when an
+    invariant of the entry is not decided by a sure test on `resource` or `fullUrl`)."""
+    resource, url = kids.get("resource"), kids.get("fullUrl")
+    if resource is None or not resource[0].entry_resource or url is None \
+            or not url[0].uri_only or plan.bindings or plan.datatype is not None \
+            or (plan.guard_keys is not None and plan.guard_keys.isdisjoint(("fullUrl", "resource"))):
+        return None  # (with guard_keys disjoint, the entry would get Plan.when_absent)
+    tests = []
+    for inv, _, _ in plan.invariants:
+        sure = inv.sure
+        if sure is None:
+            return None
+        name, test, arg, _ = sure
+        if name == "fullUrl" and test is not None:
+            tests.append((test, arg))
+        elif not (name == "resource" and test is None):  # (an object: holds)
+            return None
+    return tuple(tests)
 
 
 def _messages(invariants: tuple[Invariant, ...]) -> tuple[tuple[Invariant, str, str], ...]:

@@ -182,3 +182,27 @@ def test_cached_findings_follow_each_key_order():
     validator._cache.clear()
     cold = [str(i) for i in validate_bundle(bundle)]
     assert [str(i) for i in validate_bundle(bundle)] == cold
+
+
+def test_entry_prefixes_past_the_table():
+    """Each entry's issues carry its own index, from the prefixes made in advance and past them."""
+    entries = [{"fullUrl": f"urn:uuid:0f6a3d2c-0b4b-4d4e-9d3c-{i:012x}",
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}}}
+               for i in range(validator._PREFIXES + 5)]
+    issues = validate_bundle({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    dom6 = [i.location.expression for i in issues if i.message.startswith("dom-6")]
+    assert dom6 == [f"Bundle.entry[{i}].resource" for i in range(len(entries))]
+    assert all(i.location == validator.Location(expression=i.location.expression)
+               for i in issues)
+
+
+def test_cache_keeps_models_and_no_models_apart():
+    """The cache key of a check with the models is the JSON, without them (JSON, False)."""
+    resource = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                "bogus": 1}
+    validator._cache.clear()
+    without = validator.resource_findings(resource, models=False)
+    with_models = validator.resource_findings(resource)
+    assert without[0] == [] and with_models[0] != []
+    assert validator.resource_findings(resource, models=False) is without
+    assert validator.resource_findings(resource) is with_models

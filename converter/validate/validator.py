@@ -21,17 +21,20 @@ from .walk import Findings, Problem, walk_resource
 
 # Keys in the resource's own order (not sorted: a third faster to encode): the findings list the
 # problems in that order, so a resource with the same content in another order is another key.
+# The key is the JSON itself with the models, (JSON, False) without them: no tuple to make and
+# hash for the usual call (a bytes never equals a tuple).
 _encode = msgspec.json.Encoder(decimal_format="number").encode
 _CACHE_SIZE = 4096
-_cache: OrderedDict[tuple[bytes, bool], tuple[list[Problem], Findings]] = OrderedDict()
+_cache: OrderedDict[bytes | tuple[bytes, bool], tuple[list[Problem], Findings]] = OrderedDict()
 
 
 def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem], Findings]:
     """Structural problems and walk findings of one resource (cached by its JSON)."""
     try:
-        key = (_encode(resource), models)
+        encoded = _encode(resource)
     except (TypeError, msgspec.EncodeError):  # (no JSON: checked, never cached)
         return _checked(resource, models, None)
+    key = encoded if models else (encoded, False)
     hit = _cache.get(key)
     if hit is not None:
         try:
@@ -39,7 +42,7 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
         except KeyError:  # evicted meanwhile by a conversion in another thread
             pass
         return hit
-    found = _cache[key] = _checked(resource, models, key[0])
+    found = _cache[key] = _checked(resource, models, encoded)
     if len(_cache) > _CACHE_SIZE:
         try:
             _cache.popitem(last=False)
@@ -76,7 +79,9 @@ def _add_issues(out: list[Issue], problems: Iterable[Problem], prefix: str, sour
     Appended in a loop, not returned as a new list: called for nearly every entry (dom-6), where a
     comprehension and the list it makes cost as much as the Issues."""
     for severity, code, message, rel in problems:
-        out.append(Issue(severity, code, message, Location(source, expression=prefix + rel)))
+        # (Location's fields by position, source ... expression: keywords cost a third more)
+        out.append(Issue(severity, code, message,
+                         Location(source, None, None, None, None, None, None, prefix + rel)))
 
 
 def validate_resource(resource: dict, expression: str = "", source: str = "", *,
@@ -120,6 +125,11 @@ def _shell(bundle: dict, entries: list) -> dict:
     return shell
 
 
+# "Bundle.entry[0].resource"...: the prefix of nearly every entry's issues (dom-6), made once
+_PREFIXES = 256
+_ENTRY_RESOURCE = tuple(f"Bundle.entry[{i}].resource" for i in range(_PREFIXES))
+
+
 def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = None,
                     models: bool = True,
                     findings: Sequence[tuple[list[Problem], Findings] | None] | None = None
@@ -147,7 +157,7 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
         res = entry.get("resource") if isinstance(entry, dict) else None
         if res is None:
             continue
-        prefix = f"Bundle.entry[{i}].resource"
+        prefix = _ENTRY_RESOURCE[i] if i < _PREFIXES else f"Bundle.entry[{i}].resource"
         if not isinstance(res, dict):
             issues.append(Issue("error", "structure", "entry.resource is not an object",
                                 Location(source=source, expression=prefix)))

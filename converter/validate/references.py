@@ -26,7 +26,9 @@ SERVER_BUNDLES = frozenset({"transaction", "batch", "transaction-response", "bat
 def entry_problems(entries: list) -> list[Problem]:
     """bdl-7 (a fullUrl is unique, for the same version; located on the second use), and a
     RESTful fullUrl ends with its resource's type and id."""
-    seen: dict[tuple[str, object], int] = {}
+    # keyed by (fullUrl, versionId), or by the fullUrl alone without a versionId: the usual
+    # entry, then no tuple to make (a str never equals a tuple)
+    seen: dict[str | tuple[str, object], int] = {}
     out: list[Problem] = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -44,7 +46,7 @@ def entry_problems(entries: list) -> list[Problem]:
         res = entry.get("resource")
         meta = res.get("meta") if isinstance(res, dict) else None
         version = meta.get("versionId") if isinstance(meta, dict) else None
-        first = seen.setdefault((url, version), i)
+        first = seen.setdefault(url if version is None else (url, version), i)
         if first != i:
             out.append(("error", "duplicate-fullurl", f"bdl-7: fullUrl {url} is also used by "
                         f"entry {first}", f"Bundle.entry[{i}].fullUrl"))
@@ -174,7 +176,8 @@ class _Index:
 
     def __init__(self, entries: list) -> None:
         self.entries = entries
-        self.urls: dict[str, str] = {}
+        urls: dict[str, str] = {}
+        self.urls = urls
         self.ids: dict[str, str] | None = None
         for entry in entries:
             if isinstance(entry, dict):
@@ -183,7 +186,7 @@ class _Index:
                     res = entry.get("resource")
                     rtype = res.get("resourceType") if isinstance(res, dict) else None
                     if isinstance(rtype, str):
-                        self.urls[url] = rtype
+                        urls[url] = rtype
 
     def get(self, target: str) -> str | None:
         rtype = self.urls.get(target)

@@ -206,3 +206,32 @@ def test_cache_keeps_models_and_no_models_apart():
     assert without[0] == [] and with_models[0] != []
     assert validator.resource_findings(resource, models=False) is without
     assert validator.resource_findings(resource) is with_models
+
+
+def test_a_version_id_of_the_wrong_shape_is_reported_not_raised():
+    """meta.versionId as a list or an object (hostile input): a structure error, and bdl-7 still
+    tells two entries of the same fullUrl and version apart."""
+    from converter.validate import validate_bundle
+
+    def entry(version):
+        return {"fullUrl": "urn:uuid:0b6f6c41-3b5c-4f8e-9b3e-5d3f0c1b2a11",
+                "resource": {"resourceType": "Patient", "id": "p", "meta": {"versionId": version}}}
+
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [entry(["1"]), entry(["1"]), entry({"v": 2})]}
+    issues = validate_bundle(bundle)
+    assert any(i.code == "structure" and "versionId" in (i.location.expression or "")
+               for i in issues)
+    dup = [i for i in issues if i.code == "duplicate-fullurl"]
+    assert [i.location.expression for i in dup] == ["Bundle.entry[1].fullUrl"]
+
+
+def test_a_bundle_type_of_the_wrong_shape_is_reported_not_raised():
+    from converter.validate import validate_bundle
+
+    for kind in ({"a": 1}, ["collection"], 5):
+        bundle = {"resourceType": "Bundle", "type": kind, "entry": [
+            {"fullUrl": "urn:uuid:0b6f6c41-3b5c-4f8e-9b3e-5d3f0c1b2a11",
+             "resource": {"resourceType": "Patient", "id": "p",
+                          "link": [{"other": {"reference": "Patient/q"}, "type": "seealso"}]}}]}
+        assert any(i.code == "structure" for i in validate_bundle(bundle))

@@ -46,6 +46,11 @@ def entry_problems(entries: list) -> list[Problem]:
         res = entry.get("resource")
         meta = res.get("meta") if isinstance(res, dict) else None
         version = meta.get("versionId") if isinstance(meta, dict) else None
+        if version is not None and not isinstance(version, str):
+            try:
+                hash(version)
+            except TypeError:  # a list or an object: no id (the structural check says so)
+                version = ("unhashable", repr(version))
         first = seen.setdefault(url if version is None else (url, version), i)
         if first != i:
             out.append(("error", "duplicate-fullurl", f"bdl-7: fullUrl {url} is also used by "
@@ -112,8 +117,10 @@ def standalone(found: Findings, prefix: str = "") -> list[Problem]:
 def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) -> list[Problem]:
     """Reference problems of every entry's resource, resolved against the Bundle."""
     index = _Index(entries)
-    conditional_ok = bundle.get("type") in ("transaction", "batch")
-    server_bundle = bundle.get("type") in SERVER_BUNDLES
+    btype = bundle.get("type")
+    btype = btype if isinstance(btype, str) else None  # (the structural check reports others)
+    conditional_ok = btype in ("transaction", "batch")
+    server_bundle = btype in SERVER_BUNDLES
     urls = index.urls
     out: list[Problem] = []
     for i, found in found_by_entry.items():

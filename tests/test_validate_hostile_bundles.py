@@ -1,0 +1,67 @@
+"""validate_bundle never raises on a damaged Bundle: odd values put at random places of real
+Bundles (corpus output) are reported as issues (fixed seed)."""
+from __future__ import annotations
+
+import copy
+import random
+from pathlib import Path
+
+from conftest import CORPUS, HL7_CORPUS
+
+from converter import convert
+from converter.validate import validate_bundle
+
+ODD = [[], {}, [[1]], {"a": []}, 5, None, "x", True, 1.5, [None], [{}], {"reference": []},
+       ["urn:uuid:x"], {"versionId": []}]
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, path + (i,))
+
+
+def _put(value, path, new) -> None:
+    """Put `new` at `path`, unless an earlier damage took that place away."""
+    try:
+        for step in path[:-1]:
+            value = value[step]
+        value[path[-1]] = new
+    except (TypeError, KeyError, IndexError):
+        pass
+
+
+def test_damaged_bundles_give_issues_not_exceptions():
+    rng = random.Random(20261128)
+    sources = [p for p in sorted(Path(HL7_CORPUS).rglob("*")) if p.is_file()][::6]
+    sources += sorted((CORPUS / "ccda-samples").rglob("*.xml"))[:2]
+    bundles = [b for s in sources for b in convert(s, validate=False).bundles]
+    checked = 0
+    for bundle in bundles:
+        places = [p for p in _paths(bundle) if p]
+        # half of the damage at the Bundle's own level (type, entries, fullUrl, resource.meta),
+        # which every Bundle has once, against thousands of places inside resources
+        shallow = [p for p in places if len(p) <= 4]
+        for _ in range(12):
+            damaged = copy.deepcopy(bundle)
+            for _ in range(rng.randint(1, 3)):
+                where = rng.choice(shallow if rng.random() < 0.5 else places)
+                _put(damaged, where, copy.deepcopy(rng.choice(ODD)))
+            issues = validate_bundle(damaged)  # must not raise
+            checked += 1
+            assert all(i.severity in ("fatal", "error", "warning", "information") for i in issues)
+    assert checked > 200
+    # and every odd value in the Bundle's own places: its type, an entry, a fullUrl, a version
+    bundle = bundles[0]
+    for where in (("type",), ("entry", 0), ("entry", 0, "fullUrl"), ("entry", 1, "resource"),
+                  ("entry", 0, "resource", "meta"), ("entry", 0, "resource", "id")):
+        for odd in ODD:
+            damaged = copy.deepcopy(bundle)
+            damaged["entry"][0]["resource"].setdefault("meta", {})["versionId"] = "1"
+            damaged["entry"][1]["resource"].setdefault("meta", {})["versionId"] = [odd]
+            _put(damaged, where, copy.deepcopy(odd))
+            assert validate_bundle(damaged)  # issues, no exception

@@ -17,7 +17,7 @@ every source then points at it.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .merge import merge
 from .patients import identity_key, normalise
@@ -230,7 +230,3 @@ def chains(replaced: dict[str, str]) -> dict[str, str]:
             new = replaced[new]
         out[old] = new
     return out
-
-
-def sources_of(ids: Iterable[str], origin: dict[str, str]) -> list[str]:
-    return sorted({origin[i] for i in ids if i in origin})

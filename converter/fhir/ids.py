@@ -24,8 +24,3 @@ def resource_id(resource_type: str, *key: object) -> str:
 def ref(resource: dict) -> dict:
     """A Reference to a resource of the same Bundle (by its urn:uuid fullUrl)."""
     return {"reference": f"urn:uuid:{resource['id']}"}
-
-
-def ref_id(resource_id_: str) -> dict:
-    """A Reference to a resource id of the same Bundle."""
-    return {"reference": f"urn:uuid:{resource_id_}"}

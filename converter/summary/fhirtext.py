@@ -118,13 +118,6 @@ def quantity(q: dict | None) -> tuple[str, str]:
     return value, str(q.get("unit") or q.get("code") or "")
 
 
-def unit_code(q: dict | None) -> str:
-    """The unit of a Quantity for matching: its UCUM code, else its display unit."""
-    if not isinstance(q, dict):
-        return ""
-    return str(q.get("code") or q.get("unit") or "")
-
-
 def human_name(names: list | None) -> tuple[str, str, str]:
     """(display name "FAMILY, Given Middle", family, first given) from Patient.name.
 

@@ -60,15 +60,6 @@ def text_value(ds: Dataset, tag: int) -> str:
     return str(value).strip()
 
 
-def text_values(ds: Dataset, tag: int) -> list[str]:
-    """The values of a multi-valued text attribute, decoded, empty ones dropped."""
-    value = _converted(ds, tag)
-    if value is None:
-        return []
-    items = value if isinstance(value, (list, MultiValue)) else [value]
-    return [str(v).strip() for v in items if v is not None and str(v).strip()]
-
-
 def sequence(ds: Dataset, tag: int) -> list[Dataset]:
     """The items of a sequence attribute ([] when absent or not a sequence)."""
     value = _converted(ds, tag)

@@ -86,10 +86,12 @@ def test_al1_dg1_pr1_nk1_in1_from_adt():
     proc = one(b, "Procedure")
     assert proc["code"]["coding"][0]["code"] == "76164006"
     assert proc["performedDateTime"] == "2005-01-25T11:40:00+01:00"
-    person = one(b, "RelatedPerson")
-    assert person["name"][0]["given"][0] == "ADAM"
+    # NK1's next of kin, and IN1-16's insured (a spouse of another name)
+    kin, insured = resources(b, "RelatedPerson")
+    assert kin["name"][0]["given"][0] == "ADAM"
     cov = one(b, "Coverage")
     assert by_ref(b, cov["payor"][0])["name"] == "Blue Cross Blue Shield of Texas"
+    assert by_ref(b, cov["subscriber"]) is insured and insured["name"][0]["family"] == "Doe"
 
 
 def test_rxa_rxr_immunization():
@@ -476,3 +478,31 @@ def test_obx_observation_type_as_category():
     assert not [i for i in result.issues if i.code == "unmapped-field"
                 and i.location.field == "OBX-29"]
     assert result.ok
+
+
+def test_in1_plan_type_policy_holder_subscriber_and_payer_address():
+    """IN1-5 payer address, IN1-11 policy holder, IN1-15 plan type, IN1-16 subscriber (V2-to-FHIR
+    IN1[Coverage]): a RelatedPerson unless IN1-17 says self."""
+    def in1(relation: str) -> str:
+        fields = ["1", "PLAN1^Gold plan", "INS1^^^PAYERS", "Acme Insurance",
+                  "1 Payer Way^^Hartford^CT", "", "", "G7", "Group seven", "", "Employer Inc",
+                  "", "", "", "PPO^Preferred provider^HL70086", "Doe^John", relation]
+        return "IN1|" + "|".join(fields)
+
+    pid = "PID|1||42^^^HOSP^MR||Doe^Jane||19800101|F"
+    adt = MSH.replace("ORU^R01^ORU_R01", "ADT^A01^ADT_A01")
+    result = convert(_msg(adt, pid, in1("SPO^Spouse^HL70063")))
+    cov = one(result.bundle, "Coverage")
+    assert cov["type"]["coding"][0]["code"] == "PPO"
+    assert by_ref(result.bundle, cov["policyHolder"])["name"] == "Employer Inc"
+    subscriber = by_ref(result.bundle, cov["subscriber"])
+    assert subscriber["resourceType"] == "RelatedPerson"
+    assert subscriber["name"][0]["family"] == "Doe"
+    assert subscriber["relationship"][0]["coding"][0]["code"] == "SPO"
+    assert by_ref(result.bundle, cov["payor"][0])["address"][0]["city"] == "Hartford"
+    assert not [i for i in result.issues if i.code == "unmapped-field"
+                and i.location.field in ("IN1-5", "IN1-11", "IN1-15", "IN1-16")]
+    assert result.ok
+    self_insured = convert(_msg(adt, pid, in1("SEL^Self^HL70063")))
+    cov = one(self_insured.bundle, "Coverage")
+    assert by_ref(self_insured.bundle, cov["subscriber"])["resourceType"] == "Patient"

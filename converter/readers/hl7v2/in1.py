@@ -1,15 +1,17 @@
 """IN1 -> Coverage with the payer Organization (V2-to-FHIR IN1[Coverage])."""
 from __future__ import annotations
 
-from ...fhir.ids import resource_id
+from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import compact, cx, fixed_coding
+from .datatypes import compact, cx, fixed_coding, xad, xpn
 from .message import Segment
 
 
 def map_in1(seg: Segment, ctx: Context) -> dict | None:
-    """IN1 -> Coverage: plan (IN1-2), payer (IN1-3 id, IN1-4 name), group (IN1-8/9), period
-    (IN1-12/13), policy number (IN1-36), relationship to the insured (IN1-17)."""
+    """IN1 -> Coverage: plan (IN1-2), payer (IN1-3 id, IN1-4 name, IN1-5 address), group
+    (IN1-8/9), policy holder (IN1-11), period (IN1-12/13), plan type (IN1-15), subscriber (IN1-16,
+    the patient when IN1-17 says self, else a RelatedPerson), relationship to the insured
+    (IN1-17), policy number (IN1-36)."""
     seg.touch(1)
     if ctx.patient is None:
         ctx.issue("warning", "unexpected-segment", "IN1 without a patient: not mapped", seg)
@@ -23,6 +25,7 @@ def map_in1(seg: Segment, ctx: Context) -> dict | None:
                   "not mapped", seg, 3)
         return None
     seg.touch(3, 4)
+    _payer_address(seg, ctx, payer)
     policy = seg.value(36)
     classes = []
     for n, code in ((2, "plan"), (8, "group")):
@@ -38,6 +41,9 @@ def map_in1(seg: Segment, ctx: Context) -> dict | None:
                           seg.value(1)),
         "identifier": [{"value": policy}] if policy else None,
         "status": "active",
+        "type": ctx.code(seg, 15),
+        "policyHolder": ctx.organization(seg.rep(11)),
+        "subscriber": _subscriber(seg, ctx),
         "subscriberId": seg.value(49, 1) or None,
         "beneficiary": ctx.subject(),
         "relationship": ctx.code(seg, 17),
@@ -46,3 +52,32 @@ def map_in1(seg: Segment, ctx: Context) -> dict | None:
         "class": classes,
     }
     return ctx.add(coverage, seg)
+
+
+def _payer_address(seg: Segment, ctx: Context, payer: dict) -> None:
+    """IN1-5 insurance company address -> the payer Organization's address."""
+    addresses = [x for x in (xad(r) for r in seg.reps(5)) if x]
+    org = ctx.resource(payer["reference"][len("urn:uuid:"):])
+    if addresses and org is not None and not org.get("address"):
+        org["address"] = addresses
+
+
+def _subscriber(seg: Segment, ctx: Context) -> dict | None:
+    """IN1-16 name of insured: the patient when IN1-17 (table 0063) says self, else a
+    RelatedPerson of that name and relationship."""
+    names = [x for x in (xpn(r) for r in seg.reps(16)) if x]
+    if not names:
+        return None
+    if seg.value(17, 1).upper() == "SEL":
+        return ctx.subject()
+    relationship = ctx.code(seg, 17)
+    person = {
+        "resourceType": "RelatedPerson",
+        "id": resource_id("RelatedPerson", ctx.patient["id"], "IN1-16",
+                          names[0].get("family", ""), " ".join(names[0].get("given", []))),
+        "patient": ctx.subject(),
+        "relationship": [relationship] if relationship else None,
+        "name": names,
+    }
+    found = ctx.resource(person["id"]) or ctx.add(person, seg)
+    return ref(found)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Callable
 
 from .terminology import BUILT, needs_repair, quantity_needs_repair
 
@@ -85,21 +85,13 @@ def screen(element: dict) -> None:
     when the repair walk would change it (see converter/fhir/terminology.py). Every builder of
     such an element calls it, or marks `BUILT` from the verdict it cached with the element; a copy
     of a screened element needs no second call."""
-    system, code = element.get("system"), element.get("code")
-    # a system or code that is no text is left to the walk (the verdicts are memoised on text);
-    # spelled out in both screens rather than shared: called for nearly every element built
-    if BUILT.screening and (not (type(system) is str or system is None)
-                            or not (type(code) is str or code is None)
-                            or needs_repair(system, code)):
+    if BUILT.screening and verdict(element):
         BUILT.unsettled = True
 
 
 def screen_quantity(quantity: dict) -> None:
     """screen() for a Quantity."""
-    system, code = quantity.get("system"), quantity.get("code")
-    if BUILT.screening and (not (type(system) is str or system is None)
-                            or not (type(code) is str or code is None)
-                            or quantity_needs_repair(system, code)):
+    if BUILT.screening and _verdict(quantity, quantity_needs_repair):
         BUILT.unsettled = True
 
 
@@ -107,9 +99,14 @@ def verdict(element: dict) -> bool:
     """Whether screen() would mark `BUILT` for this Coding or Identifier: for a builder that
     caches an element it makes from constants or tables, and marks `BUILT` from the cached
     verdict each time it hands out a copy."""
+    return _verdict(element, needs_repair)
+
+
+def _verdict(element: dict, needs: Callable[[str | None, str | None], bool]) -> bool:
     system, code = element.get("system"), element.get("code")
+    # a system or code that is no text is left to the walk (the verdicts are memoised on text)
     return not (type(system) is str or system is None) or \
-        not (type(code) is str or code is None) or needs_repair(system, code)
+        not (type(code) is str or code is None) or needs(system, code)
 
 
 def codeable(*codings: dict | None, text: str | None = None) -> dict | None:

@@ -61,11 +61,8 @@ def needs_repair(system: str | None, code: str | None) -> bool:
     with this system and code (None: the element has no such key)."""
     if system is None:
         return False
-    if system.startswith("urn:oid:"):
-        if definitions().oids.get(system[8:]):
-            return True  # given its canonical URI
-        if code is None and uri_problem(system):
-            return True  # kept as assigner
+    if _oid_needs_repair(system, code):
+        return True
     return code is not None and _coding_problem(system, code) is not None
 
 
@@ -74,12 +71,17 @@ def quantity_needs_repair(system: str | None, code: str | None) -> bool:
     """needs_repair() for a Quantity (an element with a unit, comparator or numeric value)."""
     if system is None:
         return code is not None  # qty-3: the code goes, the unit stays
-    if system.startswith("urn:oid:"):
-        if definitions().oids.get(system[8:]):
-            return True
-        if code is None and uri_problem(system):
-            return True
+    if _oid_needs_repair(system, code):
+        return True
     return code is not None and system == UCUM and not ucum_valid(code)
+
+
+def _oid_needs_repair(system: str, code: str | None) -> bool:
+    """The `urn:oid:` part of _repair_element, shared by both verdicts: an OID with a canonical
+    URI gets the URI; an invalid OID on an element without a code is kept as assigner."""
+    if not system.startswith("urn:oid:"):
+        return False
+    return bool(definitions().oids.get(system[8:])) or (code is None and bool(uri_problem(system)))
 
 
 def _is_quantity(d: dict) -> bool:

@@ -3,7 +3,6 @@ its segment map with the right parent, NTE attached to its parent, then the unma
 from __future__ import annotations
 
 import base64
-from itertools import compress
 from typing import Any
 
 from ...fhir.ids import ref
@@ -416,13 +415,9 @@ def _report_unmapped(msg: Message, frag: Fragment, source: str) -> None:
                                          f"{seg.name} segment not mapped",
                                          _seg_loc(source, msg, seg)))
             continue
-        # Segment.unread() inlined, its fields walked once (a dozen segments per message)
         name, line, fields = seg.name, seg.line, seg.fields
-        start = 3 if name == "MSH" else 1
-        # compress() skips the empty fields in C: about half of them
-        for n in compress(range(start, len(fields)), fields[start:]):
-            if n not in read and fields[n].strip():
-                where = f"{name}-{n}"
-                issues.append(Issue("information", "unmapped-field",
-                                    f"{where} not mapped (value {fields[n][:60]!r})",
-                                    Location(source, line, index, name, where)))
+        for n in seg.unread():
+            where = f"{name}-{n}"
+            issues.append(Issue("information", "unmapped-field",
+                                f"{where} not mapped (value {fields[n][:60]!r})",
+                                Location(source, line, index, name, where)))

@@ -206,16 +206,10 @@ def _place(stack: list[_Frame], seg: Segment) -> bool:
             if child.max != -1 and frame.counts[i] >= child.max:
                 continue
             del stack[level + 1:]
-            frame.pos, frame.counts[i] = i, frame.counts[i] + 1
-            if not child.is_group:
-                frame.group.items.append(seg)
+            if _take(stack, frame, i, seg):
                 return True
-            new = Group(child.name)
-            frame.group.items.append(new)
-            stack.append(_Frame(child, new))
-            if _place_into(stack, seg):
-                return True
-            stack.pop()  # unreachable while first_set() is right; undo to stay consistent
+            # unreachable while first_set() is right; undo to stay consistent
+            del stack[level + 1:]
             frame.group.items.pop()
             frame.counts[i] -= 1
         # nothing at this level: the group is complete, try its parent
@@ -226,8 +220,12 @@ def _place_into(stack: list[_Frame], seg: Segment) -> bool:
     """Place `seg` inside the group just opened at the top of `stack` (it starts that group)."""
     frame = stack[-1]
     i = _openers(frame.node).get(seg.name)
-    if i is None:
-        return False
+    return i is not None and _take(stack, frame, i, seg)
+
+
+def _take(stack: list[_Frame], frame: _Frame, i: int, seg: Segment) -> bool:
+    """Child i of `frame` (the top of `stack`) takes `seg`: the segment itself, or a new instance
+    of the group it opens, `seg` placed inside."""
     child = frame.node.children[i]
     frame.pos, frame.counts[i] = i, frame.counts[i] + 1
     if not child.is_group:

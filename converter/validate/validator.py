@@ -167,10 +167,7 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
         found_by_entry[i] = found
         if structural:  # (rare: skipped without the call)
             _add_issues(issues, structural, prefix, source)
-        # _add_issues inlined: nearly every entry has a problem or two (dom-6)
-        for severity, code, message, rel in found.problems:
-            issues.append(Issue(severity, code, message,
-                                Location(source, None, None, None, None, None, None, prefix + rel)))
+        _add_issues(issues, found.problems, prefix, source)
     _add_issues(issues, references.entry_problems(entries), "", source)
     _add_issues(issues, references.in_bundle(bundle, entries, found_by_entry), "", source)
     if profile == "ips" or profiles.is_ips(bundle):

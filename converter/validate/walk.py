@@ -151,17 +151,6 @@ class Walker:
                     if inv is None:  # known to fail here (Plan.when_absent)
                         self.problems.append((severity, "invariant", message, path))
                         continue
-                    sure = inv.sure
-                    if sure is not None:
-                        # the sure test of Invariant.holds on a present member, inlined: bdl-5
-                        # and bdl-8 on every Bundle entry are decided without a call
-                        value = item.get(sure[0])
-                        if value is not None:
-                            if sure[1] is None:
-                                if not isinstance(value, list):
-                                    continue
-                            elif isinstance(value, str) and not sure[1](value, sure[2]):
-                                continue
                     if not inv.holds(item, env, type_path):
                         self.problems.append((severity, "invariant", message, path))
             datatype = plan.datatype

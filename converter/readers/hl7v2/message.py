@@ -104,13 +104,7 @@ class Segment:
 
     def rep(self, n: int) -> Rep:
         """The first repetition of field n ([] when empty)."""
-        self._read.add(n)
-        r = self._reps.get(n)  # reps() inlined: called for most composite fields
-        if r is None:
-            fields = self.fields
-            if n >= len(fields) or not fields[n]:
-                return []
-            r = self._reps[n] = self._split(n)
+        r = self.reps(n)
         return r[0] if r else []
 
     def value(self, n: int, comp: int = 1, sub: int = 1) -> str:
@@ -152,16 +146,16 @@ class Segment:
 
     def valued_fields(self) -> list[int]:
         """Numbers of the fields that hold a value."""
-        start = 3 if self.name == "MSH" else 1
-        return [i for i in range(start, len(self.fields)) if self.fields[i].strip()]
-
-    def unread(self) -> list[int]:
-        """Valued fields that no mapper read."""
-        fields, read = self.fields, self._read
+        fields = self.fields
         start = 3 if self.name == "MSH" else 1
         # compress() skips the empty fields in C: about half of them
         return [i for i in compress(range(start, len(fields)), fields[start:])
-                if i not in read and fields[i].strip()]
+                if fields[i].strip()]
+
+    def unread(self) -> list[int]:
+        """Valued fields that no mapper read."""
+        read = self._read
+        return [i for i in self.valued_fields() if i not in read]
 
     def touch(self, *ns: int) -> None:
         """Mark fields as handled without reading them (e.g. set ids, fields folded elsewhere)."""

@@ -9,7 +9,8 @@ from ...fhir.ids import ref, resource_id
 from ...fhir.terminology import BUILT, repair
 from ...fragment import Fragment
 from ...issues import Issue, Location
-from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type
+from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type, \
+    key_of
 from .message import Message, Rep, Segment
 
 
@@ -159,8 +160,7 @@ class Context:
             return None
         if ident_value:
             system, label = authority(rep, 9)
-            # identity_key() of the identifier below, which is built only for a new Practitioner
-            key = f"{system or label}|{ident_value}"
+            key = key_of(system, label, ident_value)  # the identifier is built for a new one
         else:
             key = f"name|{family}|{given}|{second_given}"
         found = self._people.get("P" + key)
@@ -188,7 +188,7 @@ class Context:
             return None
         if id_value:
             system, label = authority(rep, 6)
-            key = f"{system or label}|{id_value}"  # identity_key() of the identifier below
+            key = key_of(system, label, id_value)
         else:
             key = f"name|{name}"
         found = self._people.get("O" + key)

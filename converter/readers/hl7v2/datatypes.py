@@ -373,8 +373,14 @@ def business_key(ids: list[dict], prefer_last: bool = False) -> str | None:
 
 def identity_key(ident: dict) -> str:
     """A stable key for an Identifier: system (or assigner) and value."""
-    return f"{ident.get('system') or (ident.get('assigner') or {}).get('display', '')}|" \
-           f"{ident.get('value', '')}"
+    return key_of(ident.get("system"), (ident.get("assigner") or {}).get("display", ""),
+                  ident.get("value", ""))
+
+
+def key_of(system: str | None, label: str, value: str) -> str:
+    """identity_key() of the Identifier that identifier(value, system, label) builds, without
+    building it (the people of a message are looked up by key before they are made)."""
+    return f"{system or label}|{value}"
 
 
 # -- names, addresses, telecom ------------------------------------------------------------------

@@ -207,21 +207,33 @@ def _read_coding(system: str | None, code: str, display: str, version: str) -> d
     return out
 
 
-def fixed_coding(system: str, code: str, display: str | None = None) -> dict:
-    """coding() for a code the map names itself (a category, a participant type): built once per
-    distinct code, a fresh dict each call."""
-    items, unsettled = _fixed_coding(system, code, display)
-    if unsettled:  # screen()'s verdict, cached with the coding
+# A Coding kept by a cache: its items (each caller gets a dict of its own, as the code repairs
+# change elements in place) and screen()'s verdict on it, which _hand_out() passes on.
+Kept = tuple[tuple[tuple[str, str], ...], bool]
+
+
+def _kept(found: dict) -> Kept:
+    return tuple(found.items()), verdict(found)
+
+
+def _hand_out(kept: Kept) -> dict:
+    """A fresh Coding from a kept one, marking `BUILT` as screen() would have."""
+    items, unsettled = kept
+    if unsettled:
         BUILT.unsettled = True
     return dict(items)
 
 
+def fixed_coding(system: str, code: str, display: str | None = None) -> dict:
+    """coding() for a code the map names itself (a category, a participant type): built once per
+    distinct code, a fresh dict each call."""
+    return _hand_out(_fixed_coding(system, code, display))
+
+
 @lru_cache(maxsize=256)  # called with constants only: a handful of distinct codes
-def _fixed_coding(system: str, code: str, display: str | None
-                  ) -> tuple[tuple[tuple[str, str], ...], bool]:
-    """The Coding's items and screen()'s verdict on it."""
-    found = coding(system, code, display)
-    return tuple(found.items()), verdict(found)
+def _fixed_coding(system: str, code: str, display: str | None) -> Kept:
+    """The Coding, kept with screen()'s verdict on it."""
+    return _kept(coding(system, code, display))
 
 
 def table_coding(table_id: str, code: str, name: str | None = None) -> dict | None:
@@ -240,24 +252,18 @@ def mapped(table_name: str, code: str) -> str | None:
 def mapped_coding(table_name: str, code: str) -> dict | None:
     """The FHIR Coding (system, code, display) for a v2 code through an IG-derived table."""
     found = _mapped_coding(table_name, code)
-    if not found:
-        return None
-    items, unsettled = found
-    if unsettled:  # screen()'s verdict, cached with the coding
-        BUILT.unsettled = True
-    return dict(items)
+    return _hand_out(found) if found else None
 
 
 @lru_cache(maxsize=4096)  # a pure table lookup; mapped_coding builds a fresh dict from it
-def _mapped_coding(table_name: str, code: str
-                   ) -> tuple[tuple[tuple[str, str], ...], bool] | None:
-    """The Coding's items and screen()'s verdict on it, or None when the table maps no FHIR code
+def _mapped_coding(table_name: str, code: str) -> Kept | None:
+    """The Coding, kept with screen()'s verdict on it, or None when the table maps no FHIR code
     for `code`."""
     row = table(T.format(table_name)).get(code.strip()) if code else None
     if not row or not row.get("target") or row["target"].startswith("!"):
         return None
     found = coding(row.get("system") or None, row["target"], row.get("display") or None)
-    return (tuple(found.items()), verdict(found)) if found else None
+    return _kept(found) if found else None
 
 
 # -- identifiers -------------------------------------------------------------------------------
@@ -335,23 +341,19 @@ def identifier_type(code: str) -> dict | None:
     """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
-    items, unsettled = _identifier_type_coding(code)
-    if unsettled:  # screen()'s verdict, cached with the coding
-        BUILT.unsettled = True
-    return {"coding": [dict(items)]}
+    return {"coding": [_hand_out(_identifier_type_coding(code))]}
 
 
 @lru_cache(maxsize=1024)  # a pure table lookup, asked for nearly every identifier
-def _identifier_type_coding(code: str) -> tuple[tuple[tuple[str, str], ...], bool]:
-    """The Coding's items (kept as a tuple: each Identifier gets its own dict) and screen()'s
-    verdict on it."""
+def _identifier_type_coding(code: str) -> Kept:
+    """The Coding, kept with screen()'s verdict on it."""
     row = table(T.format("0203-identifier-type")).get(code)
     if row and row.get("target"):
         found = coding(row.get("system") or V2_TABLE.format("0203"), row["target"],
                        row.get("display") or None)
     else:
         found = coding(V2_TABLE.format("0203"), code)
-    return tuple(found.items()), verdict(found)
+    return _kept(found)
 
 
 def ei(rep: Rep, type_code: str | None = None) -> dict | None:

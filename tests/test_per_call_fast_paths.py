@@ -1,5 +1,5 @@
 """The per-call quicker forms (one message per convert() call) decide exactly as the plain ones:
-group_fragments' inlined add, deduplicate's early return for one source, _order_key's table,
+group_fragments (its own source listing and one-patient shortcut), deduplicate's early return for one source, _order_key's table,
 sniff's DICOMDIR test, and the hl7v2 segment table that replaced the chain of tests."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _fragments() -> list[Fragment]:
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"}
     org = {"resourceType": "Organization", "id": "o1", "name": "Lab"}
     org_again = {"resourceType": "Organization", "id": "o1", "name": "Lab",
-                 "alias": ["the lab"]}  # the same id within one fragment: merged, not inlined
+                 "alias": ["the lab"]}  # the same id within one fragment: merged
     obs = {"resourceType": "Observation", "id": "x1", "subject": {"reference": "urn:uuid:p1"},
            "effectiveDateTime": "2024-01-01T10:00:00+02:00"}
     obs_again = {"resourceType": "Observation", "id": "x1", "subject": {"reference":
@@ -42,7 +42,7 @@ def _plain_groups(fragments: list[Fragment]) -> list[PatientGroup]:
     return list(groups.values())
 
 
-def test_inlined_add_keeps_what_the_plain_add_keeps():
+def test_group_fragments_keeps_what_the_plain_grouping_keeps():
     for fragments in (_fragments(), _fragments()[:1], _fragments()[1:]):
         got, _ = group_fragments(copy.deepcopy(fragments))
         want = _plain_groups(copy.deepcopy(fragments))

@@ -97,14 +97,8 @@ def group_fragments(fragments: Iterable[Fragment]) -> tuple[list[PatientGroup], 
                     r = {**r, "id": renamed[r["id"]]}
                 group.add(dedup.rewrite_references(r, renamed), frag.source)
             continue
-        resources, origin, source = group.resources, group.origin, frag.source
         for r in frag.resources:
-            rid = r["id"]
-            if rid in resources:
-                group.add(r, source)
-            else:  # group.add() for an id not met before (most): inlined, once per resource
-                resources[rid] = r
-                origin.setdefault(rid, source)
+            group.add(r, frag.source)
     return list(groups.values()), issues
 
 

@@ -163,7 +163,7 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) 
                 out.append(("error", "unresolved-reference",
                             f"reference {target!r} does not resolve inside the Bundle", path))
             elif not (server_bundle or _has_base(entries[i])):
-                severity = "error" if bundle.get("type") == "document" else "warning"
+                severity = "error" if btype == "document" else "warning"
                 out.append((severity, "unresolved-reference", f"reference {target!r} does not "
                             "resolve inside the Bundle, and the entry's fullUrl names no server "
                             "it could resolve on", path))

@@ -111,13 +111,7 @@ def _walk(value: dict, notes: list[str], root: tuple) -> None:
         if t is dict:
             _walk(v, notes, root)
         elif t is list:
-            # inline rather than _walk_list: most lists hold dicts or strings, one call saved
-            for item in v:
-                t = type(item)
-                if t is dict:
-                    _walk(item, notes, root)
-                elif t is list:
-                    _walk_list(item, notes, root)
+            _walk_list(v, notes, root)
 
 
 def _walk_list(value: list, notes: list[str], root: tuple) -> None:

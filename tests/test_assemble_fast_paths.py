@@ -95,3 +95,24 @@ def test_rewrite_references_copies_only_what_changes():
     assert dedup.rewrite_references(twice, {}) == {"result": [{"reference": "urn:uuid:r"}, "x"]}
     both = {"result": [{"reference": "urn:uuid:a"}, {"reference": "urn:uuid:b"}]}
     assert dedup.rewrite_references(both, {"a": "b"}) == {"result": [{"reference": "urn:uuid:b"}]}
+
+
+def test_a_first_fragment_is_added_as_add_would():
+    """PatientGroup.add_all stores a new group's fragment at once when no id comes twice; with a
+    repeated id (a merged type, or a fact sent twice) or a group holding records, it adds each."""
+    pat = {"resourceType": "Patient", "id": "p", "name": [{"family": "Doe"}]}
+    pat2 = {"resourceType": "Patient", "id": "p", "gender": "female"}
+    obs, obs2 = _obs("o", "1"), {**_obs("o", "2"), "valueString": "neg"}
+    cases = [[], [pat, obs], [pat, obs, pat2], [obs, pat, obs2], [pat, pat], [obs, obs2, obs]]
+    for resources in cases:
+        for before in ([], [{"resourceType": "Patient", "id": "p", "birthDate": "2000"}]):
+            quick, plain = PatientGroup("k"), PatientGroup("k")
+            for r in before:
+                quick.add(r, "a")
+                plain.add(r, "a")
+            quick.add_all(resources, "b")
+            for r in resources:
+                plain.add(r, "b")
+            assert quick.resources == plain.resources
+            assert list(quick.resources) == list(plain.resources)
+            assert quick.origin == plain.origin

@@ -65,6 +65,18 @@ def test_read_tracking_by_every_accessor():
     assert seg.unread() == []
 
 
+def test_unread_is_the_valued_fields_not_read():
+    """unread() in one pass agrees with valued_fields() less the fields read (white space only,
+    MSH's own delimiter fields, fields read and touched)."""
+    texts = ["", " ", "x", "\t", "y ", "", "  ", "z", "\x00", "w"]
+    for name in ("PID", "MSH"):
+        for read in itertools.chain.from_iterable(
+                itertools.combinations(range(12), k) for k in (0, 1, 2, 3)):
+            seg = _segment(name, texts, Delimiters())
+            seg.touch(*read)
+            assert seg.unread() == [i for i in seg.valued_fields() if i not in read], (name, read)
+
+
 # -- decoding a message as a whole ---------------------------------------------------------------
 
 def _decoded(raw, monkeypatch, whole: bool):

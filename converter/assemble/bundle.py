@@ -66,6 +66,19 @@ class PatientGroup:
             # message wins, and both messages' Provenance still points at it.
             self.resources[rid] = resource
 
+    def add_all(self, resources: list[dict[str, Any]], source: str) -> None:
+        """`add` each of a fragment's resources, in order."""
+        if not self.resources and not self.origin:
+            # The group's first fragment (a one-message call has no other): when no id comes
+            # twice, each add() would only store the resource under its id, from this source.
+            by_id = {r["id"]: r for r in resources}
+            if len(by_id) == len(resources):
+                self.resources = by_id
+                self.origin = dict.fromkeys(by_id, source)
+                return
+        for r in resources:
+            self.add(r, source)
+
 
 def group_fragments(fragments: Iterable[Fragment]) -> tuple[list[PatientGroup], list[Issue]]:
     """Fragments grouped by person (patient matching across sources), in order of appearance."""
@@ -97,8 +110,7 @@ def group_fragments(fragments: Iterable[Fragment]) -> tuple[list[PatientGroup], 
                     r = {**r, "id": renamed[r["id"]]}
                 group.add(dedup.rewrite_references(r, renamed), frag.source)
             continue
-        for r in frag.resources:
-            group.add(r, frag.source)
+        group.add_all(frag.resources, frag.source)
     return list(groups.values()), issues
 
 

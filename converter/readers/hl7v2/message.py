@@ -154,8 +154,12 @@ class Segment:
 
     def unread(self) -> list[int]:
         """Valued fields that no mapper read."""
-        read = self._read
-        return [i for i in self.valued_fields() if i not in read]
+        read, fields = self._read, self.fields
+        start = 3 if self.name == "MSH" else 1
+        # valued_fields() and the read test in one pass, the set test first: most valued fields
+        # were read, and their text need not be stripped (once per mapped segment)
+        return [i for i in compress(range(start, len(fields)), fields[start:])
+                if i not in read and fields[i].strip()]
 
     def touch(self, *ns: int) -> None:
         """Mark fields as handled without reading them (e.g. set ids, fields folded elsewhere)."""

@@ -96,6 +96,23 @@ def test_maps_hand_add_clean_unshared_resources(monkeypatch):
     assert not shared, shared[:10]
 
 
+def test_shared_resources_are_handed_in_clean(monkeypatch):
+    """Context.add_shared takes the people, organisations and places as their builders made them,
+    without compacting them: each must already be what prune() would make of it."""
+    dirty: list[tuple[str, dict]] = []
+    add_shared = context_module.Context.add_shared
+
+    def checking_add_shared(self, resource):
+        if prune(resource) != resource:
+            dirty.append((resource["resourceType"], resource))
+        return add_shared(self, resource)
+
+    monkeypatch.setattr(context_module.Context, "add_shared", checking_add_shared)
+    for data in _inputs():
+        convert(data, validate=False)
+    assert not dirty, dirty[:10]
+
+
 @pytest.mark.parametrize("value", [
     {"a": None, "b": "", "c": "x", "d": [], "e": {}, "f": 0, "g": False, "h": [{"x": "y"}]},
     {}, {"only": ""}])

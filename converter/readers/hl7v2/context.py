@@ -118,6 +118,21 @@ class Context:
             self.segment_of.setdefault(resource["id"], seg)
         return resource
 
+    def add_shared(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """add() for a Practitioner, Organization or Location that its builder made clean (no
+        empty element, as compact() would leave it) and that no segment owns: the resource of
+        the message with its id, this one unless the message already made one.
+
+        The people, organisations and places of a message are a third of its resources, and
+        their builders know which elements they have: compacting them again was wasted work.
+        tests/test_hl7v2_clean_build.py checks they come clean."""
+        known = self._by_id.get(resource["id"])
+        if known is not None:
+            return known
+        self._by_id[resource["id"]] = resource
+        self.fragment.resources.append(resource)
+        return resource
+
     def resource(self, resource_id_: str) -> dict | None:
         """The resource of this message with that id (the first, if two share it), or None."""
         return self._by_id.get(resource_id_)
@@ -165,19 +180,20 @@ class Context:
             key = f"name|{family}|{given}|{second_given}"
         found = self._people.get("P" + key)
         if found is None:
-            ident = identifier(ident_value, system, label, identifier_type(xcn[12])) \
-                if ident_value else None
+            # built clean (add_shared): an identifier when there is a value, a name when it
+            # holds more than nothing
+            practitioner = {"resourceType": "Practitioner",
+                            "id": resource_id("Practitioner", key)}
+            if ident_value:
+                practitioner["identifier"] = [
+                    identifier(ident_value, system, label, identifier_type(xcn[12]))]
             name = compact({"family": family,
                             "given": [g for g in (given, second_given) if g],
                             "suffix": [s for s in (suffix, degree) if s],
                             "prefix": [prefix] if prefix else None})
-            found = self.add({
-                "resourceType": "Practitioner",
-                "id": resource_id("Practitioner", key),
-                "identifier": [ident] if ident else None,
-                "name": [name] if name else None,
-            })
-            self._people["P" + key] = found
+            if name:
+                practitioner["name"] = [name]
+            found = self._people["P" + key] = self.add_shared(practitioner)
         return _reference(found, f"{given} {family}" if given and family else given or family)
 
     def organization(self, rep: Rep) -> dict | None:
@@ -193,14 +209,13 @@ class Context:
             key = f"name|{name}"
         found = self._people.get("O" + key)
         if found is None:
-            ident = identifier(id_value, system, label) if id_value else None
-            found = self.add({
-                "resourceType": "Organization",
-                "id": resource_id("Organization", key),
-                "identifier": [ident] if ident else None,
-                "name": name,
-            })
-            self._people["O" + key] = found
+            organization = {"resourceType": "Organization",
+                            "id": resource_id("Organization", key)}  # built clean (add_shared)
+            if id_value:
+                organization["identifier"] = [identifier(id_value, system, label)]
+            if name:
+                organization["name"] = name
+            found = self._people["O" + key] = self.add_shared(organization)
         return _reference(found, name)
 
 

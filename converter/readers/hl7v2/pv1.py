@@ -100,14 +100,13 @@ def location(pl: Rep, ctx: Context) -> dict | None:
     if found is not None:
         return found
     physical = "bd" if bed else "ro" if room else "wa" if poc else "si"
-    return ctx.add({
-        "resourceType": "Location",
-        "id": loc_id,
-        "name": name,
-        "description": c(pl, 9) or None,
-        "physicalType": {"coding": [fixed_coding(
-            "http://terminology.hl7.org/CodeSystem/location-physical-type", physical)]},
-    })
+    place = {"resourceType": "Location", "id": loc_id, "name": name}  # built clean (add_shared)
+    description = c(pl, 9)
+    if description:
+        place["description"] = description
+    place["physicalType"] = {"coding": [fixed_coding(
+        "http://terminology.hl7.org/CodeSystem/location-physical-type", physical)]}
+    return ctx.add_shared(place)
 
 
 def _discharged_to(dld: Rep, ctx: Context) -> dict | None:
@@ -118,8 +117,7 @@ def _discharged_to(dld: Rep, ctx: Context) -> dict | None:
     if not (code or text):
         return None
     loc_id = resource_id("Location", "discharged-to", code, text)
-    found = ctx.resource(loc_id) or ctx.add({"resourceType": "Location", "id": loc_id,
-                                             "name": text or code})
+    found = ctx.add_shared({"resourceType": "Location", "id": loc_id, "name": text or code})
     return ref(found)
 
 

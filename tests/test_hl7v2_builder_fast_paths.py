@@ -138,6 +138,17 @@ def test_location_of_an_empty_or_odd_field_is_what_the_full_read_gives(field):
     assert (found is None) == (not (poc or room or bed or facility))
 
 
+@pytest.mark.parametrize("field", ["", " ", "^", "^^^", "&", "~", "^^^&", " ^ ^ ", "\"\"",
+                                   "^^^F1", "^^^&2.4&ISO", "^^^ & 2.4 ", "^^^ &&", "W^R^B^F&U&L",
+                                   "C&D", "&Home", " C & D ~E&F", "^^^\\T\\x&y"])
+def test_components_read_in_place_are_what_sub_gives(field):
+    """location() and _discharged_to() read PL.4 (an HD) and DLD.1 in place, not through sub()."""
+    seg, _ = _segment(f"PV1|1|I|{field}", "PV1")
+    rep = seg.rep(3)
+    assert (dt.c(rep, 4) or dt.c(rep, 4, 2)) == dt.hd_label(dt.sub(rep, 4))
+    assert (dt.c(rep, 1), dt.c(rep, 1, 2)) == (dt.c(dt.sub(rep, 1), 1), dt.c(dt.sub(rep, 1), 2))
+
+
 @pytest.mark.parametrize("field", ["^PRN^PH^^1^555^5551234^12", "5551234", "^NET^Internet^a@b.c",
                                    "^^^^^^^^^^^", "^^^^^^^^^^^12345", "^^CP^^^^ ", "^^^x@y",
                                    "^^^^1^^^9", " ^ ^ ^ ^ ^ ^ ^ "])
@@ -195,3 +206,27 @@ def test_quantities_are_built_clean(units, comparator):
 def test_identifier_marks_as_screen_would(system, label):
     ident, marked = _marks(lambda: dt.identifier("42", system, label))
     assert marked == _screened(ident)
+
+
+@pytest.mark.parametrize("vtype", ["TX", "ST", "FT", "NM"])
+@pytest.mark.parametrize("field", ["", " ", "~", " ~ ", "a~", "~b", "a^b~c&d", "\\H\\", "\\H\\~x",
+                                   "x\\R\\y", "^~^", "&&~", "line one~~line three"])
+def test_text_values_need_no_split_of_obx5(vtype, field):
+    """map_obx reads a text OBX-5 from its raw repetitions without splitting the field: it has as
+    many repetitions as the split, and the values and issues of the full read."""
+    from converter.readers.hl7v2.obx import map_obx
+
+    seg, ctx = _segment(f"OBX|1|{vtype}|C^Code^L||{field}||||||F", "OBX")
+    raw = seg.raw(5)
+    assert len(seg.reps(5)) == len(raw.split("~") if raw else [])
+    fresh, ctx = _segment(f"OBX|1|{vtype}|C^Code^L||{field}||||||F", "OBX")
+    obs = map_obx(fresh, ctx, "k", None, None)
+    texts = [text for text in (seg.unescape(r).strip() for r in raw.split("~"))
+             if text] if raw else []
+    if vtype != "NM":
+        got = [obs["valueString"]] if "valueString" in obs else [
+            c["valueString"] for c in obs.get("component", [])]
+        assert got == texts
+        unread = [r for r in (raw.split("~") if raw else [])
+                  if r.strip() and not seg.unescape(r).strip()]
+        assert len([i for i in ctx.fragment.issues if i.code == "invalid-value"]) == len(unread)

@@ -190,8 +190,11 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
                   "Observation says so in its code text", seg, 3)
         code = {"text": "unknown observation (OBX-3 empty in the source)"}
     units = seg.rep(6)
-    reps = seg.reps(5)
-    raw_reps = [r for r in seg.raw(5).split(seg.delims.repetition)] if seg.raw(5) else []
+    raw5 = seg.raw(5)
+    raw_reps = raw5.split(seg.delims.repetition) if raw5 else []
+    # text is read as written, components and all: OBX-5 is split into components only for
+    # the other types (reps() splits at the same repetition separators as raw_reps)
+    reps = raw_reps if vtype in ("ST", "TX", "FT") else seg.reps(5)
     values = []
     for rep, raw in zip(reps, raw_reps):
         if vtype in ("ST", "TX", "FT"):

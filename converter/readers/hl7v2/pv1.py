@@ -4,8 +4,8 @@ from __future__ import annotations
 from ...fhir.datatypes import coding, screen_quantity
 from ...fhir.ids import ref, resource_id
 from .context import Context
-from .datatypes import V2_TABLE, c, compact, components, cx, fixed_coding, hd_label, mapped, \
-    mapped_coding, sub, table_coding
+from .datatypes import V2_TABLE, c, compact, components, cx, fixed_coding, mapped, \
+    mapped_coding, table_coding
 from .message import Rep, Segment
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -90,15 +90,15 @@ def location(pl: Rep, ctx: Context) -> dict | None:
     if not pl:
         return None  # an empty field: most of the five PV1 reads
     poc, room, bed = components(pl, 3)
-    facility = hd_label(sub(pl, 4))
+    facility = c(pl, 4) or c(pl, 4, 2)  # PL.4 is an HD: hd_label(sub(pl, 4)), read in place
     if not (poc or room or bed or facility):
         return None
-    parts = [p for p in (poc, room, bed) if p]
-    name = " ".join(parts) + (f" ({facility})" if facility and parts else facility)
     loc_id = resource_id("Location", facility, poc, room, bed)
     found = ctx.resource(loc_id)
     if found is not None:
         return found
+    parts = [p for p in (poc, room, bed) if p]
+    name = " ".join(parts) + (f" ({facility})" if facility and parts else facility)
     physical = "bd" if bed else "ro" if room else "wa" if poc else "si"
     place = {"resourceType": "Location", "id": loc_id, "name": name}  # built clean (add_shared)
     description = c(pl, 9)
@@ -112,8 +112,7 @@ def location(pl: Rep, ctx: Context) -> dict | None:
 def _discharged_to(dld: Rep, ctx: Context) -> dict | None:
     """PV1-37 (DLD; CM before v2.5): where the patient went, a Location of its own (as the IG
     says) named by the code's text, else the code (table 0113)."""
-    place = sub(dld, 1)
-    code, text = c(place, 1), c(place, 2)
+    code, text = c(dld, 1), c(dld, 1, 2)  # DLD.1 (CWE, a CM's IS before v2.5) read in place
     if not (code or text):
         return None
     loc_id = resource_id("Location", "discharged-to", code, text)

@@ -88,7 +88,9 @@ class Context:
         return dtm(text + offset)
 
     def code(self, seg: Segment, n: int) -> dict | None:
-        return cwe(seg.rep(n))
+        """Field n's first repetition as a CodeableConcept (cwe), None when empty."""
+        reps = seg.reps(n)  # seg.rep(n) inlined: most coded fields are read here, many empty
+        return cwe(reps[0]) if reps else None
 
     def codes(self, seg: Segment, n: int) -> list[dict]:
         return [x for x in map(cwe, seg.reps(n)) if x]

@@ -68,7 +68,8 @@ class Plan:
     # be recorded when it holds none of the properties in ref_busy (those in kids, and `type`,
     # which the record reads) and its `display`, if any, is a string with nothing to check: the
     # commonest object of all, {"reference": "urn:uuid:...", "display": "..."}. ref_busy is set
-    # with kids, so the first value takes the general way.
+    # with kids, so the first value takes the general way. Decided by object()'s first test, and
+    # for each item of a list of References by reference_list(), which makes no call for it.
     ref_prefix: str | None = None
     ref_busy: frozenset[str] | None = None
     # Bundle.entry, while the walk skips the entries' resources: an entry holding only a string
@@ -196,6 +197,9 @@ class Walker:
                     if child.entry_url_tests is not None and self.skip_entries:
                         self.entries(value, child, prefix, env)
                         continue
+                    if child.ref_busy is not None:
+                        self.reference_list(value, child, prefix, env)
+                        continue
                     for i, v in enumerate(value):
                         if isinstance(v, dict):
                             self.object(v, child, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"),
@@ -207,6 +211,28 @@ class Walker:
                 kid = scalar_kids.get(key)
                 if kid is not None:
                     self.scalar(value, kid[0], path + kid[1], env)
+
+    def reference_list(self, items: list, plan: Plan, prefix: str, env: Env) -> None:
+        """A list of References (Provenance.target): the usual item decided as object()'s first
+        test decides it (Plan.ref_prefix), without a call per item; any other item, and any
+        item of another shape, the way of the list loop of object()."""
+        busy = plan.ref_busy
+        ref_prefix = plan.ref_prefix
+        references = self.out.references
+        for i, item in enumerate(items):
+            if type(item) is dict and busy.isdisjoint(item) \
+                    and isinstance(item.get("display", ""), str):
+                ref = item.get("reference")
+                if ref is None:
+                    continue
+                if isinstance(ref, str) and not ref.startswith(ref_prefix):
+                    references.append((prefix + (_AT_REF[i] if i < _AT_SIZE else
+                                                 f"[{i}].reference"), ref, plan.targets, None))
+                    continue
+            if isinstance(item, dict):
+                self.object(item, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
+            elif item is not None and plan.scalar_checks:
+                self.scalar(item, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
 
     def entries(self, entries: list, plan: Plan, prefix: str, env: Env) -> None:
         """Bundle.entry with the entries' resources skipped: the usual entry is decided here
@@ -408,6 +434,7 @@ _UNSET = object()
 # "[0]", "[1]"...: the index part of the path of a list item (formatting the number costs more)
 _AT_SIZE = 64
 _AT = tuple(f"[{i}]" for i in range(_AT_SIZE))
+_AT_REF = tuple(f"[{i}].reference" for i in range(_AT_SIZE))  # ... of a Reference's reference
 URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
 
 

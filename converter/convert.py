@@ -60,34 +60,28 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
     carry none, so the same input gives the same bytes. `keep_source` carries each CDA document
     itself in the Bundle (a DocumentReference with the original as a base64 attachment).
     `workers` > 1 reads HL7 v2 and CDA sources, and validates the Bundles, in that many processes
-    (0: one per available core; see converter/parallel.py), when the input is big enough to gain;
-    the output is the same.
+    (this one and workers-1 others; 0: one per available core; see converter/parallel.py), when
+    the input is big enough to gain; the output is the same.
     """
     with collector.paused():  # the output is trees: refcounting frees it (collector.py)
         sources, issues = discover(inputs, format, stdin)
-        executor = None
         if workers != 1:
-            from .parallel import available_cores, pool
+            from .parallel import available_cores
 
             workers = workers if workers > 1 else available_cores()
-            executor = pool(workers) if workers > 1 else None
-        try:
-            fragments = _read_all(sources, issues, keep_source, on_fragment, executor, workers)
-            result = Result(issues=issues, fragments=len(fragments))
-            assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
-            issues.extend(assembly_issues)
-            result.bundles = [bundle for _group, bundle in assembled]
-            if validate and executor is not None:
-                from .parallel import validate_all
+        fragments = _read_all(sources, issues, keep_source, on_fragment, workers)
+        result = Result(issues=issues, fragments=len(fragments))
+        assembled, assembly_issues = assemble(fragments, bundle_type, timestamp)
+        issues.extend(assembly_issues)
+        result.bundles = [bundle for _group, bundle in assembled]
+        if validate and workers > 1:
+            from .parallel import validate_all
 
-                for found in validate_all(executor, result.bundles, workers):
-                    issues.extend(found)
-            elif validate:
-                for bundle in result.bundles:
-                    issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
-        finally:
-            if executor is not None:
-                executor.shutdown()
+            for found in validate_all(result.bundles, workers):
+                issues.extend(found)
+        elif validate:
+            for bundle in result.bundles:
+                issues.extend(validate_bundle(bundle, source=f"Bundle/{bundle['id']}"))
     if not validate:
         issues.append(Issue("information", "validation-skipped",
                             "validation turned off (--no-validate): the Bundle was not checked"))
@@ -98,8 +92,7 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
 
 
 def _read_all(sources: list, issues: list[Issue], keep_source: bool,
-              on_fragment: Callable[[Fragment], None] | None, executor, workers: int
-              ) -> list[Fragment]:
+              on_fragment: Callable[[Fragment], None] | None, workers: int) -> list[Fragment]:
     """Every fragment of every source, in input order (format by format)."""
     fragments: list[Fragment] = []
     for fmt, group in group_by_format(sources).items():
@@ -109,11 +102,11 @@ def _read_all(sources: list, issues: list[Issue], keep_source: bool,
                                 Location(source=s.name)) for s in group)
             continue
         produced = None
-        if executor is not None:
-            from .parallel import PARALLEL_FORMATS, read_sources  # with a process pool only
+        if workers > 1:
+            from .parallel import PARALLEL_FORMATS, read_sources  # with workers only
 
             if fmt in PARALLEL_FORMATS:
-                produced = read_sources(executor, fmt, group, keep_source, workers)
+                produced = read_sources(fmt, group, keep_source, workers)
         if produced is None:
             produced = read(group, keep_source=True) if keep_source and fmt == "cda" else \
                 read(group)

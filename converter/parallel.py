@@ -1,34 +1,63 @@
-"""Reading and validation spread over worker processes (`convert(..., workers=N)`, `--jobs N`).
+"""Reading and validation shared with worker processes (`convert(..., workers=N)`, `--jobs N`).
 
 Converting one message or document is a pure function of its bytes (DESIGN.md, principle 7), so the
-work is cut into chunks for a process pool and the results come back in input order: the output is
-the same bytes as a serial run. A reader that frames its input itself (HL7 v2: a stream holds many
-messages) exposes `units(sources)` and `read_unit(unit)`: framing stays here, mapping goes to the
-pool; other readers get whole sources. DICOM is read serially, since a study is grouped across
-files. Validation sends the entries' resources (the costly per-resource checks) to the pool and
-keeps the Bundle-level checks (references, fullUrls, profiles) here. Processes are forked where the
-platform allows it (the loaded definitions and models are then shared, not rebuilt per worker).
+work is cut into chunks and the results are put back in input order: the output is the same bytes
+as a serial run. A reader that frames its input itself (HL7 v2: a stream holds many messages)
+exposes `units(sources)` and `read_unit(unit)`: framing stays here, the chunks hold a few messages;
+other readers get whole sources. DICOM is read serially, since a study is grouped across files.
+Validation shares out the per-resource checks (validator findings, the costly part) of the
+assembled Bundles' resources, each distinct JSON once, and keeps the Bundle-level checks here.
+
+How the work is shared, and why (bench/bench_hl7v2.py on the 2-core machine, where a pool forked
+per call, with this process only waiting, was slower than one process):
+- `workers=N` is this process and N-1 worker processes, all working. They take the next chunk
+  from one shared counter, so a worker on a core that something else keeps busy simply takes fewer
+  chunks, and nobody waits at the end for more than one chunk.
+- The workers are started once, at the first call that needs them, and serve every later call
+  (`_Pool`): forking per call cost a process start and the copy-on-write faults of its first
+  touches of the inherited heap at every call. Where the platform allows it they are forked, so the
+  definitions, models and tables already loaded here are shared. At exit they are told to stop.
+- The checks are shared after assembly, not done by whoever read a resource: a stream restates
+  the same Practitioner and updates the same Encounter in many messages, and checking what
+  was read would check about twice the resources a Bundle keeps. Only the distinct resources go
+  out, as pickles (exact: a Decimal stays a Decimal), and their findings come back.
+- A call made while another thread's call holds the workers, or on an input too small to gain,
+  is done here alone, as with workers=1.
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from itertools import chain
-from typing import Any, Iterator, Sequence
+import pickle
+import signal
+import threading
+from multiprocessing.connection import Connection, wait
+from typing import Any, Sequence
 
+import msgspec
+
+from . import collector
 from .fragment import Fragment
 from .issues import Issue
 from .readers import reader_module
 from .sources import Source
 from .validate import validate_bundle
-from .validate.validator import bundle_entries, resource_findings
+from .validate.validator import _checked, _encode, bundle_entries
+from .validate.walk import Findings, Problem
 
 PARALLEL_FORMATS = frozenset({"hl7v2", "cda"})
-CHUNKS_PER_WORKER = 4  # small enough chunks to even out uneven messages, few enough to batch IPC
-# Below these sizes the work stays in this process: a worker's start and the pickling back and
-# forth cost more than they save (measured with bench/bench_hl7v2.py).
-MIN_UNITS, MIN_RESOURCES = 16, 256
+# Chunks: small, so that the last ones even out who finishes when (four messages, or sixteen
+# resources to check, take a few ms), big enough that their replies cost little beside the work.
+CHUNK_UNITS, CHUNK_RESOURCES = 4, 16
+# Below these sizes a call stays in this process: the workers would take a chunk or two, and
+# their results come back through pickling.
+MIN_UNITS, MIN_RESOURCES = 12, 64
+
+Checked = tuple[list[Problem], Findings]  # what validator.resource_findings returns
+_PICKLE = pickle.HIGHEST_PROTOCOL
+_DONE = pickle.dumps(None, _PICKLE)
 
 
 def available_cores() -> int:
@@ -39,20 +68,9 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of `workers`, forked where possible."""
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+# The work of one chunk, in a worker or here (module functions: a worker gets them by name)
 
-
-def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
-    size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def _read_chunk(args: tuple[str, list, bool]) -> list[Fragment]:
-    fmt, chunk, keep_source = args
+def _read_chunk(chunk: Sequence[Any], fmt: str, keep_source: bool) -> list[Fragment]:
     module = reader_module(fmt)
     if hasattr(module, "read_unit"):
         return [module.read_unit(unit) for unit in chunk]
@@ -61,34 +79,232 @@ def _read_chunk(args: tuple[str, list, bool]) -> list[Fragment]:
     return list(module.read(chunk))
 
 
-def read_sources(executor: ProcessPoolExecutor, fmt: str, group: list[Source],
-                 keep_source: bool, workers: int) -> Iterator[Fragment]:
-    """The fragments of `group`, read in chunks by the pool, in input order."""
+def _check_chunk(chunk: Sequence[tuple[bytes, dict]]) -> list[Checked]:
+    """The findings of each (JSON, resource): validator._checked and _encode are the validator's
+    own check and cache key, so these are what validate_bundle computes, or finds in its cache,
+    for the same JSON."""
+    return [_checked(resource, True, key) for key, resource in chunk]
+
+
+def _take(counter) -> int:
+    """The next chunk to do (shared by this process and the workers)."""
+    with counter.get_lock():
+        i = counter.value
+        counter.value = i + 1
+    return i
+
+
+def _serve(conn: Connection, counter) -> None:
+    """A worker: for each job (work, chunks, args), take chunks from `counter` and send back
+    (i, `work`(chunk, *args)) until none is left, then None. A chunk that raised is sent back as
+    (i, None): the caller does it again itself, and so raises as a serial run would."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+    gc.freeze()  # what was inherited is never collected here, so no collection copies its pages
+    gc.enable()
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        work, chunks, args = job
+        do = globals()[work]
+        with collector.paused():
+            while (i := _take(counter)) < len(chunks):
+                try:
+                    reply = pickle.dumps((i, do(chunks[i], *args)), _PICKLE)
+                except Exception:  # noqa: BLE001 (raised again where the caller redoes it)
+                    reply = pickle.dumps((i, None), _PICKLE)
+                conn.send_bytes(reply)
+                del reply
+        conn.send_bytes(_DONE)
+
+
+class _Pool:
+    """Worker processes that live across calls, used by one call at a time (`busy`)."""
+
+    def __init__(self, size: int) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.size = size
+        self.counter = context.Value("q", 0)
+        self.busy = threading.Lock()
+        self.conns: list[Connection] = []
+        self.processes = []
+        for _ in range(size):
+            here, there = context.Pipe()
+            process = context.Process(target=_serve, args=(there, self.counter), daemon=True,
+                                      name="medbundle-worker")
+            process.start()
+            there.close()
+            self.conns.append(here)
+            self.processes.append(process)
+
+    def share(self, work: str, chunks: list, args: tuple = ()) -> list:
+        """`work`(chunk, *args) of every chunk, in order, done here and by the workers (`work`
+        names a function of this module, as the workers find it)."""
+        done: list = [None] * len(chunks)
+        with self.counter.get_lock():
+            self.counter.value = 0
+        working = []
+        for conn in self.conns:
+            try:
+                conn.send((work, chunks, args))
+                working.append(conn)
+            except OSError:
+                pass
+        lost = len(working) < len(self.conns)
+        do = globals()[work]
+        try:
+            while (i := _take(self.counter)) < len(chunks):
+                done[i] = do(chunks[i], *args)
+                # what the workers sent meanwhile, so that none waits on a full pipe
+                lost |= _receive(done, working, block=False)
+            while working:
+                lost |= _receive(done, working, block=True)
+        except BaseException:  # (a reader's bug, Ctrl-C): the workers may still be at it
+            with self.counter.get_lock():
+                self.counter.value = len(chunks)  # (they take no further chunk)
+            _discard(self)
+            raise
+        if lost:
+            _discard(self)
+        for i, result in enumerate(done):  # a chunk that raised in a worker, or a lost worker's
+            if result is None:
+                done[i] = do(chunks[i], *args)
+        return done
+
+    def close(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        for process in self.processes:
+            process.join(timeout=2)
+            if process.is_alive():
+                process.terminate()
+        for conn in self.conns:
+            conn.close()
+
+
+def _receive(done: list, working: list[Connection], block: bool) -> bool:
+    """Store the replies waiting (or wait for one); False unless a worker was lost."""
+    lost = False
+    for conn in wait(working, timeout=None if block else 0):
+        try:
+            reply = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            reply, lost = None, True
+        if reply is None:  # that worker is done with this job (or died)
+            working.remove(conn)
+            continue
+        i, result = reply
+        done[i] = result
+    return lost
+
+
+_pool: _Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def _acquire(size: int) -> _Pool | None:
+    """The pool of `size` workers, reserved for the caller (None: another call is using it)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None and _pool.size != size:
+            if not _pool.busy.acquire(blocking=False):
+                return None
+            _pool.busy.release()
+            _pool.close()
+            _pool = None
+        if _pool is None:
+            _pool = _Pool(size)
+        return _pool if _pool.busy.acquire(blocking=False) else None
+
+
+def _discard(pool: _Pool) -> None:
+    """Stop a pool that lost a worker or a job (the next call starts a new one)."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.close()
+
+
+def shutdown() -> None:
+    """Stop the workers (at exit; a later call starts new ones)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close()
+
+
+def _forget() -> None:
+    # In a child forked from this process the pool's pipes are the parent's: start afresh
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+atexit.register(shutdown)
+os.register_at_fork(after_in_child=_forget)
+
+
+def _shared(size: int, work: str, chunks: list, args: tuple = ()) -> list | None:
+    """work(chunk, *args) of every chunk by this process and `size` workers; None when the
+    workers are busy with another thread's call."""
+    pool = _acquire(size)
+    if pool is None:
+        return None
+    try:
+        return pool.share(work, chunks, args)
+    finally:
+        pool.busy.release()
+
+
+def read_sources(fmt: str, group: list[Source], keep_source: bool, workers: int
+                 ) -> list[Fragment]:
+    """The fragments of `group`, in input order, read here and by workers-1 workers."""
     module = reader_module(fmt)
     items: Sequence[Any] = list(module.units(group)) if hasattr(module, "units") else group
-    if len(items) < MIN_UNITS:
-        yield from _read_chunk((fmt, items, keep_source))
-        return
-    jobs = [(fmt, chunk, keep_source) for chunk in _chunks(items, workers)]
-    for frags in executor.map(_read_chunk, jobs):
-        yield from frags
+    done = None
+    if len(items) >= MIN_UNITS:
+        chunks = [items[i:i + CHUNK_UNITS] for i in range(0, len(items), CHUNK_UNITS)]
+        done = _shared(workers - 1, "_read_chunk", chunks, (fmt, keep_source))
+    if done is None:
+        return _read_chunk(items, fmt, keep_source)
+    return [frag for frags in done for frag in frags]
 
 
-def _findings(resources: Sequence[dict]) -> list:
-    return [resource_findings(r) for r in resources]
-
-
-def validate_all(executor: ProcessPoolExecutor, bundles: list[dict],
-                 workers: int) -> list[list[Issue]]:
-    """The validation issues of each Bundle, in order: resources checked in the pool."""
-    # per Bundle, each entry's resource when it is one to check (validate_bundle's own rule)
-    slots = [[e["resource"] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-              else None for e in bundle_entries(b)] for b in bundles]
-    resources = [r for per_bundle in slots for r in per_bundle if r is not None]
-    if len(resources) < MIN_RESOURCES:
-        found = iter(_findings(resources))
-    else:
-        found = iter(chain.from_iterable(executor.map(_findings, _chunks(resources, workers))))
+def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
+    """The validation issues of each Bundle, in order; the distinct resources are checked here and
+    by workers-1 workers, the rest by validate_bundle here."""
+    keys: list[list[bytes | None]] = []  # per Bundle, per entry: the resource's JSON
+    todo: dict[bytes, dict] = {}  # each JSON to check once, with a resource that has it
+    for bundle in bundles:
+        per_bundle: list[bytes | None] = []
+        for entry in bundle_entries(bundle):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            key = None
+            if isinstance(resource, dict):
+                try:
+                    key = _encode(resource)
+                except (TypeError, msgspec.EncodeError):  # (no JSON: validate_bundle checks it)
+                    pass
+                else:
+                    todo.setdefault(key, resource)
+            per_bundle.append(key)
+        keys.append(per_bundle)
+    known: dict[bytes, Checked] = {}
+    if len(todo) >= MIN_RESOURCES:
+        items = list(todo.items())
+        chunks = [items[i:i + CHUNK_RESOURCES] for i in range(0, len(items), CHUNK_RESOURCES)]
+        done = _shared(workers - 1, "_check_chunk", chunks)
+        if done is not None:
+            known = dict(zip(todo, (found for chunk in done for found in chunk)))
     return [validate_bundle(bundle, source=f"Bundle/{bundle['id']}",
-                            findings=[None if r is None else next(found) for r in per_bundle])
-            for bundle, per_bundle in zip(bundles, slots)]
+                            findings=[None if key is None else known.get(key)
+                                      for key in per_bundle] if known else None)
+            for bundle, per_bundle in zip(bundles, keys)]

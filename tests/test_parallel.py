@@ -1,0 +1,136 @@
+"""`convert(..., workers=N)` (`--jobs N`): this process and N-1 workers that live across calls
+share the reading and the per-resource checks; the output is that of a serial run, also when a
+worker fails, when threads share the workers, and on malformed input."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from conftest import HL7_CORPUS
+
+from converter import convert, parallel
+from converter.readers import hl7v2
+from converter.writers.json import dumps
+
+
+def _stream() -> bytes:
+    return b"\r".join(p.read_bytes() for p in sorted(HL7_CORPUS.rglob("*.hl7")))
+
+
+def _out(result) -> tuple[list[bytes], list[str], int]:
+    return [dumps(b) for b in result.bundles], [str(i) for i in result.issues], result.fragments
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workers():
+    """Each test starts and ends without workers (some fork them with a patched reader)."""
+    parallel.shutdown()
+    yield
+    parallel.shutdown()
+
+
+def test_this_process_and_a_worker_both_take_chunks(monkeypatch):
+    stream = _stream()
+    serial = _out(convert(stream))
+    here, read_chunk = os.getpid(), parallel._read_chunk
+    taken_here = []
+
+    def slow_here(chunk, fmt, keep_source):
+        if os.getpid() == here:  # (this process is slow: the worker must take most chunks)
+            taken_here.append(len(chunk))
+            time.sleep(0.02)
+        return read_chunk(chunk, fmt, keep_source)
+
+    monkeypatch.setattr(parallel, "_read_chunk", slow_here)
+    assert _out(convert(stream, workers=2)) == serial
+    assert 0 < sum(taken_here) < serial[2]
+
+
+def test_the_workers_serve_later_calls():
+    stream = _stream()
+    convert(stream, workers=2)
+    pids = [p.pid for p in parallel._pool.processes]
+    convert(stream, workers=2)
+    assert [p.pid for p in parallel._pool.processes] == pids
+    assert all(p.is_alive() for p in parallel._pool.processes)
+
+
+def test_a_small_input_stays_in_this_process():
+    one = next(HL7_CORPUS.rglob("*.hl7")).read_bytes()
+    assert _out(convert(one, workers=2)) == _out(convert(one))
+    assert parallel._pool is None  # no worker was started for it
+
+
+def test_a_worker_that_dies_is_replaced_and_its_chunks_read_here(monkeypatch):
+    stream = _stream()
+    serial = _out(convert(stream))
+    here, read_chunk = os.getpid(), parallel._read_chunk
+
+    def dies_in_a_worker(chunk, fmt, keep_source):
+        if os.getpid() != here:
+            os._exit(3)
+        return read_chunk(chunk, fmt, keep_source)
+
+    monkeypatch.setattr(parallel, "_read_chunk", dies_in_a_worker)
+    parallel._acquire(1).busy.release()  # a worker forked with the patch
+    dead = parallel._pool.processes
+    assert _out(convert(stream, workers=2)) == serial
+    assert all(not p.is_alive() for p in dead)
+    assert parallel._pool is None or all(p.is_alive() for p in parallel._pool.processes)
+    monkeypatch.undo()
+    assert _out(convert(stream, workers=2)) == serial
+
+
+def test_a_reader_error_raises_as_in_a_serial_run(monkeypatch):
+    stream = _stream()
+    expected = _out(convert(stream))
+    read_unit = hl7v2.read_unit
+
+    def fails_on_the_tenth(unit, seen=[]):  # noqa: B006 (counts calls in each process)
+        seen.append(1)
+        if len(seen) == 10:
+            raise ValueError("a reader's bug")
+        return read_unit(unit)
+
+    monkeypatch.setattr(hl7v2, "read_unit", fails_on_the_tenth)
+    with pytest.raises(ValueError, match="a reader's bug"):
+        convert(stream, workers=2)
+    monkeypatch.undo()
+    # nothing of the failed call is left in the pipes: the next call gets its own results
+    assert _out(convert(stream, workers=2)) == expected
+
+
+def test_threads_sharing_the_workers_get_what_a_serial_run_gives():
+    stream = _stream()
+    serial = _out(convert(stream))
+    outs: list = [None] * 3
+
+    def run(k: int) -> None:
+        outs[k] = _out(convert(stream, workers=2))
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outs == [serial] * 3
+
+
+def test_malformed_streams_give_the_issues_of_a_serial_run():
+    corpus = [p.read_bytes() for p in sorted(HL7_CORPUS.rglob("*.hl7"))]
+    junk = [b"\x00\xff garbage line\r", b"PID|1||no message header\r", b"MSH|^~\\&|\r",
+            b"MSH|^~\\&|A|B|C|D|2024||ORU^R01|1|P|2.5\rOBX|1|NM|x^y||abc|mg\r",
+            "MSH|^~\\&|A|B|C|D|2024||ADT^A01|2|P|2.5|||||||8859/1\rPID|1||7||M\u00fcller\r"
+            .encode("latin-1"), b"\xef\xbb\xbfMSH|^~\\&|A|B\r" + b"OBX|" * 50 + b"\r"]
+    stream = b"\r".join(m for pair in zip(corpus, junk * len(corpus)) for m in pair)
+    assert _out(convert(stream, workers=2)) == _out(convert(stream))
+    assert _out(convert(stream, workers=3)) == _out(convert(stream))
+
+
+def test_without_validation_nothing_is_checked_in_the_workers():
+    stream = _stream()
+    assert _out(convert(stream, validate=False, workers=2)) == _out(convert(stream,
+                                                                             validate=False))

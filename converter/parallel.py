@@ -48,12 +48,10 @@ from .validate.validator import _checked, _encode, bundle_entries
 from .validate.walk import Findings, Problem
 
 PARALLEL_FORMATS = frozenset({"hl7v2", "cda"})
-# Chunks: small, so that the last ones even out who finishes when (four messages, or sixteen
-# resources to check, take a few ms), big enough that their replies cost little beside the work.
-CHUNK_UNITS, CHUNK_RESOURCES = 4, 16
-# Below these sizes a call stays in this process: the workers would take a chunk or two, and
-# their results come back through pickling.
-MIN_UNITS, MIN_RESOURCES = 12, 64
+# Chunks: small, so that the last ones even out who finishes when (four messages, a document, or
+# sixteen resources to check take a few ms), big enough that their replies cost little beside the
+# work. With fewer than MIN_CHUNKS, a call stays in this process.
+CHUNK_UNITS, CHUNK_RESOURCES, MIN_CHUNKS = 4, 16, 3
 
 Checked = tuple[list[Problem], Findings]  # what validator.resource_findings returns
 _PICKLE = pickle.HIGHEST_PROTOCOL
@@ -71,12 +69,20 @@ def available_cores() -> int:
 # The work of one chunk, in a worker or here (module functions: a worker gets them by name)
 
 def _read_chunk(chunk: Sequence[Any], fmt: str, keep_source: bool) -> list[Fragment]:
+    """The fragments of a chunk of units (messages), or of documents as (offset, sources)."""
     module = reader_module(fmt)
     if hasattr(module, "read_unit"):
         return [module.read_unit(unit) for unit in chunk]
-    if keep_source and fmt == "cda":
-        return list(module.read(chunk, keep_source=True))
-    return list(module.read(chunk))
+    offset, sources = chunk
+    frags = list(module.read(sources, keep_source=True) if keep_source and fmt == "cda" else
+                 module.read(sources))
+    if offset:
+        # read() numbers the documents of the list it is given from 1: here, where they are in
+        # the whole list, as a serial run numbers them (the index goes into resource ids)
+        for frag in frags:
+            if frag.index is not None:
+                frag.index += offset
+    return frags
 
 
 def _check_chunk(chunk: Sequence[tuple[bytes, dict]]) -> list[Checked]:
@@ -118,6 +124,7 @@ def _serve(conn: Connection, counter) -> None:
                     reply = pickle.dumps((i, None), _PICKLE)
                 conn.send_bytes(reply)
                 del reply
+        del job, chunks, args  # (not kept until the next call)
         conn.send_bytes(_DONE)
 
 
@@ -268,13 +275,17 @@ def read_sources(fmt: str, group: list[Source], keep_source: bool, workers: int
                  ) -> list[Fragment]:
     """The fragments of `group`, in input order, read here and by workers-1 workers."""
     module = reader_module(fmt)
-    items: Sequence[Any] = list(module.units(group)) if hasattr(module, "units") else group
+    chunks: list[Any]
+    if hasattr(module, "units"):  # messages, a few to a chunk
+        units = list(module.units(group))
+        chunks = [units[i:i + CHUNK_UNITS] for i in range(0, len(units), CHUNK_UNITS)]
+    else:  # whole documents, one to a chunk, with the offset of each
+        chunks = [(i, group[i:i + 1]) for i in range(len(group))]
     done = None
-    if len(items) >= MIN_UNITS:
-        chunks = [items[i:i + CHUNK_UNITS] for i in range(0, len(items), CHUNK_UNITS)]
+    if len(chunks) >= MIN_CHUNKS:
         done = _shared(workers - 1, "_read_chunk", chunks, (fmt, keep_source))
     if done is None:
-        return _read_chunk(items, fmt, keep_source)
+        done = [_read_chunk(chunk, fmt, keep_source) for chunk in chunks]
     return [frag for frags in done for frag in frags]
 
 
@@ -298,9 +309,9 @@ def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
             per_bundle.append(key)
         keys.append(per_bundle)
     known: dict[bytes, Checked] = {}
-    if len(todo) >= MIN_RESOURCES:
-        items = list(todo.items())
-        chunks = [items[i:i + CHUNK_RESOURCES] for i in range(0, len(items), CHUNK_RESOURCES)]
+    items = list(todo.items())
+    chunks = [items[i:i + CHUNK_RESOURCES] for i in range(0, len(items), CHUNK_RESOURCES)]
+    if len(chunks) >= MIN_CHUNKS:
         done = _shared(workers - 1, "_check_chunk", chunks)
         if done is not None:
             known = dict(zip(todo, (found for chunk in done for found in chunk)))

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import HL7_CORPUS
+from conftest import CORPUS, HL7_CORPUS
 
 from converter import convert, parallel
 from converter.readers import hl7v2
@@ -134,3 +134,12 @@ def test_without_validation_nothing_is_checked_in_the_workers():
     stream = _stream()
     assert _out(convert(stream, validate=False, workers=2)) == _out(convert(stream,
                                                                              validate=False))
+
+
+def test_documents_keep_their_place_in_the_list():
+    """CDA documents go out one to a chunk; each keeps the index a serial run gives it (its place
+    in the whole list, which goes into resource ids), not its place in its chunk."""
+    docs = sorted((CORPUS / "ccda-samples").rglob("*.ccda"))
+    docs += sorted((CORPUS / "ccda-examples").rglob("*.xml"))[:24]
+    assert len(docs) > parallel.MIN_CHUNKS
+    assert _out(convert(docs, workers=2)) == _out(convert(docs))

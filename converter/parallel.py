@@ -19,8 +19,10 @@ per call, with this process only waiting, was slower than one process):
   definitions, models and tables already loaded here are shared. At exit they are told to stop.
 - The checks are shared after assembly, not done by whoever read a resource: a stream restates
   the same Practitioner and updates the same Encounter in many messages, and checking what
-  was read would check about twice the resources a Bundle keeps. Only the distinct resources go
-  out, as pickles (exact: a Decimal stays a Decimal), and their findings come back.
+  was read (918 distinct resources on the corpus stream, 51 ms) costs twice checking what the
+  Bundles keep (626, 22 ms). Only the distinct resources go out, as pickles (exact: a Decimal
+  stays a Decimal; msgspec would encode faster but bring a Decimal back as a str or a float),
+  and their findings come back.
 - A call made while another thread's call holds the workers, or on an input too small to gain,
   is done here alone, as with workers=1.
 """

@@ -116,6 +116,17 @@ def test_mdm_document_reference_carries_text():
     assert doc["subject"]["reference"] == f"urn:uuid:{one(b, 'Patient')['id']}"
 
 
+def test_txa_activity_time_is_read_and_reported_once():
+    """TXA-4 gives DocumentReference.context.period.start (and date, with a zone); a time without
+    offset is reported once, not once per element it feeds."""
+    result = convert(HL7_CORPUS / "test_conversions_MDM_T02.hl7")
+    doc = one(result.bundle, "DocumentReference")
+    assert doc["context"]["period"]["start"] == "2023-08-20"
+    assert "date" not in doc
+    notes = [i for i in result.issues if i.location.field == "TXA-4"]
+    assert [i.code for i in notes] == ["timezone-assumed"]
+
+
 def _msg(*segments: str, terminator: str = "\r") -> bytes:
     return (terminator.join(segments) + terminator).encode("utf-8")
 

@@ -22,6 +22,7 @@ def map_txa(seg: Segment, ctx: Context) -> dict:
     key = business_key([unique] if unique else []) or f"{ctx.key}|TXA"
     completion = seg.value(17).upper()
     seg.touch(17)
+    activity = ctx.dt(seg, 4)  # (read once: each read reports a zone-less or invalid time)
     doc = {
         "resourceType": "DocumentReference",
         "id": resource_id("DocumentReference", key),
@@ -31,10 +32,10 @@ def map_txa(seg: Segment, ctx: Context) -> dict:
         "docStatus": DOC_STATUS.get(completion),
         "type": ctx.code(seg, 2) or ({"text": seg.value(2)} if seg.value(2) else None),
         "subject": ctx.subject(),
-        "date": ctx.dt(seg, 4) if "T" in (ctx.dt(seg, 4) or "") else None,
+        "date": activity if activity and "T" in activity else None,
         "author": [x for x in (ctx.practitioner(r) for r in seg.reps(9)) if x],
         "content": [],
-        "context": {"period": compact({"start": ctx.dt(seg, 4) or ctx.dt(seg, 6)})},
+        "context": {"period": compact({"start": activity or ctx.dt(seg, 6)})},
     }
     if ctx.encounter is not None:
         doc["context"]["encounter"] = [{"reference": f"urn:uuid:{ctx.encounter['id']}"}]

@@ -3,11 +3,12 @@
     from converter import convert
     result = convert("feed.hl7")
     result.bundle, result.bundles, result.issues, result.ok
+    for result in convert_each(messages, workers=2): ...   # one Result per message
     html = summarize(result.bundle, format="html", lang="zh")
 """
 __version__ = "0.1.0"  # before the imports: modules below read it at import time
 
-from .convert import Result, convert  # noqa: E402
+from .convert import Result, convert, convert_each  # noqa: E402
 from .issues import Issue, Location  # noqa: E402
 
 
@@ -26,4 +27,4 @@ def summarize(bundle: dict, format: str = "html", lang: str = "en", **options):
     return _summarize(bundle, format=format, lang=lang, **options)
 
 
-__all__ = ["convert", "validate", "summarize", "Result", "Issue", "Location", "__version__"]
+__all__ = ["convert", "convert_each", "validate", "summarize", "Result", "Issue", "Location", "__version__"]

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from itertools import islice
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from . import collector
 from .assemble import assemble
@@ -89,6 +90,35 @@ def convert(inputs: Any, format: str = "auto", bundle_type: str = "collection",
         for bundle in result.bundles:
             bundle.setdefault("meta", {}).setdefault("tag", []).append(dict(ERROR_TAG))
     return result
+
+
+def convert_each(inputs: Iterable[Any], workers: int = 1, batch: int = 64,
+                 **options: Any) -> Iterator[Result]:
+    """`convert(item, **options)` of each item, in order: one Result, and one Bundle per patient,
+    per item, as an interface engine forwards a feed message by message (convert() of a list
+    merges the items' patients across them instead).
+
+    `inputs` may be any iterable, also an endless one (messages as they arrive): it is taken
+    `batch` items at a time. With `workers` > 1 (0: one per available core), this process and
+    workers-1 worker processes share each batch (converter/parallel.py); the Results are those of
+    convert(), byte for byte. `options` are convert()'s keywords except stdin and on_fragment (a
+    worker has neither the caller's stdin nor its callbacks); each item is read in one process.
+    """
+    unsupported = {"stdin", "on_fragment"}.intersection(options)
+    if unsupported:  # (raised here, not at the first item)
+        raise TypeError(f"convert_each() takes no {', '.join(sorted(unsupported))}")
+    if workers == 1:
+        return (convert(item, **options) for item in inputs)
+    from .parallel import available_cores, convert_batch
+
+    return _batches(iter(inputs), workers if workers > 1 else available_cores(), max(1, batch),
+                    options, convert_batch)
+
+
+def _batches(items: Iterator[Any], workers: int, batch: int, options: dict,
+             convert_batch: Callable) -> Iterator[Result]:
+    while chunk := list(islice(items, batch)):
+        yield from convert_batch(chunk, workers, options)
 
 
 def _read_all(sources: list, issues: list[Issue], keep_source: bool,

@@ -46,7 +46,8 @@ from .issues import Issue
 from .readers import reader_module
 from .sources import Source
 from .validate import validate_bundle
-from .validate.validator import _checked, _encode, bundle_entries
+from .validate import validator
+from .validate.validator import bundle_entries, cache_key, uncached_findings
 from .validate.walk import Findings, Problem
 
 PARALLEL_FORMATS = frozenset({"hl7v2", "cda"})
@@ -89,10 +90,17 @@ def _read_chunk(chunk: Sequence[Any], fmt: str, keep_source: bool) -> list[Fragm
 
 
 def _check_chunk(chunk: Sequence[tuple[bytes, dict]]) -> list[Checked]:
-    """The findings of each (JSON, resource): validator._checked and _encode are the validator's
-    own check and cache key, so these are what validate_bundle computes, or finds in its cache,
-    for the same JSON."""
-    return [_checked(resource, True, key) for key, resource in chunk]
+    """The findings of each (JSON, resource): the validator's own check of a resource and its
+    cache key, so these are what validate_bundle computes, or finds in its cache, for the same
+    JSON."""
+    return [uncached_findings(resource, True, key) for key, resource in chunk]
+
+
+def _convert_chunk(chunk: Sequence[Any], options: dict) -> list:
+    """convert() of each item of a chunk (convert_each)."""
+    from .convert import convert  # (convert imports this module)
+
+    return [convert(item, **options) for item in chunk]
 
 
 def _take(counter) -> int:
@@ -119,8 +127,10 @@ def _serve(conn: Connection, counter) -> None:
             return
         work, chunks, args = job
         do = globals()[work]
+        if chunks is None:  # a job for every worker, once (_Pool.everyone)
+            do(*args)
         with collector.paused():
-            while (i := _take(counter)) < len(chunks):
+            while chunks is not None and (i := _take(counter)) < len(chunks):
                 try:
                     reply = pickle.dumps((i, do(chunks[i], *args)), _PICKLE)
                 except Exception:  # noqa: BLE001 (raised again where the caller redoes it)
@@ -185,6 +195,22 @@ class _Pool:
                 done[i] = do(chunks[i], *args)
         return done
 
+    def everyone(self, work: str) -> None:
+        """`work`() once in every worker, and here (no chunks: nothing to share)."""
+        working = []
+        for conn in self.conns:
+            try:
+                conn.send((work, None, ()))
+                working.append(conn)
+            except OSError:
+                pass
+        lost = len(working) < len(self.conns)
+        globals()[work]()
+        while working:
+            lost |= _receive([], working, block=True)
+        if lost:  # (the next call starts new workers, which inherit what was done here)
+            _discard(self)
+
     def close(self) -> None:
         for conn in self.conns:
             try:
@@ -243,6 +269,38 @@ def _discard(pool: _Pool) -> None:
     pool.close()
 
 
+def start(workers: int) -> None:
+    """Start workers-1 worker processes now rather than at the first call that needs them (a
+    service pays the fork before the first message; a benchmark, outside what it times). They
+    inherit this process's state, caches included."""
+    if workers > 1:
+        pool = _acquire(workers - 1)
+        if pool is not None:
+            pool.busy.release()
+
+
+def _clear_cache() -> None:
+    validator._cache.clear()
+
+
+def _cache_size(_chunk: Any) -> int:
+    """The number of findings cached in the process that takes the chunk (for tests)."""
+    return len(validator._cache)
+
+
+def clear_caches() -> None:
+    """Empty the validator's cache of findings here and in the workers, if any (a benchmark's cold
+    round: no process then finds a resource checked in an earlier round)."""
+    pool = _acquire(_pool.size) if _pool is not None else None
+    if pool is None:
+        _clear_cache()
+        return
+    try:
+        pool.everyone("_clear_cache")
+    finally:
+        pool.busy.release()
+
+
 def shutdown() -> None:
     """Stop the workers (at exit; a later call starts new ones)."""
     global _pool
@@ -292,6 +350,25 @@ def read_sources(fmt: str, group: list[Source], keep_source: bool, workers: int
     return [frag for frags in done for frag in frags]
 
 
+def _sendable(item: Any) -> bool:
+    """An input a worker can convert as this process would: bytes, or a path (not "-", this
+    process's stdin; a file object stays here)."""
+    return isinstance(item, (bytes, bytearray)) or \
+        (isinstance(item, (str, os.PathLike)) and item != "-")
+
+
+def convert_batch(items: list, workers: int, options: dict) -> list:
+    """convert(item, **options) of each item, in order, here and by workers-1 workers (the
+    Results of convert_each)."""
+    chunks = [items[i:i + CHUNK_UNITS] for i in range(0, len(items), CHUNK_UNITS)]
+    done = None
+    if len(chunks) >= MIN_CHUNKS and all(_sendable(item) for item in items):
+        done = _shared(workers - 1, "_convert_chunk", chunks, (options,))
+    if done is None:
+        done = [_convert_chunk(chunk, options) for chunk in chunks]
+    return [result for results in done for result in results]
+
+
 def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
     """The validation issues of each Bundle, in order; the distinct resources are checked here and
     by workers-1 workers, the rest by validate_bundle here."""
@@ -304,7 +381,7 @@ def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
             key = None
             if isinstance(resource, dict):
                 try:
-                    key = _encode(resource)
+                    key = cache_key(resource)
                 except (TypeError, msgspec.EncodeError):  # (no JSON: validate_bundle checks it)
                     pass
                 else:

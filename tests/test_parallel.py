@@ -143,3 +143,77 @@ def test_documents_keep_their_place_in_the_list():
     docs += sorted((CORPUS / "ccda-examples").rglob("*.xml"))[:24]
     assert len(docs) > parallel.MIN_CHUNKS
     assert _out(convert(docs, workers=2)) == _out(convert(docs))
+
+
+# --- convert_each: one Result per input ----------------------------------------------------------
+
+def _messages() -> list[bytes]:
+    return [p.read_bytes() for p in sorted(HL7_CORPUS.rglob("*.hl7"))]
+
+
+def test_convert_each_gives_the_results_of_convert_one_by_one():
+    from converter import convert_each
+
+    messages = _messages()
+    serial = [_out(convert(m)) for m in messages]
+    assert [_out(r) for r in convert_each(messages)] == serial
+    here, convert_chunk = os.getpid(), parallel._convert_chunk
+    assert [_out(r) for r in convert_each(iter(messages), workers=2, batch=40)] == serial
+    assert parallel._pool is not None and all(p.is_alive() for p in parallel._pool.processes)
+    assert convert_chunk is parallel._convert_chunk and os.getpid() == here
+
+
+def test_convert_each_shares_the_work_with_a_worker(monkeypatch):
+    from converter import convert_each
+
+    messages = _messages()
+    here, convert_chunk = os.getpid(), parallel._convert_chunk
+    done_here = []
+
+    def slow_here(chunk, options):
+        if os.getpid() == here:
+            done_here.extend(chunk)
+            time.sleep(0.02)
+        return convert_chunk(chunk, options)
+
+    monkeypatch.setattr(parallel, "_convert_chunk", slow_here)
+    results = list(convert_each(messages, workers=2, timestamp="2026-01-01T00:00:00Z"))
+    assert [r.bundles[0]["timestamp"] for r in results] == ["2026-01-01T00:00:00Z"] * len(messages)
+    assert 0 < len(done_here) < len(messages)
+
+
+def test_convert_each_keeps_bad_inputs_and_file_objects_here():
+    """Each bad input gets its own Result with its issues; an input a worker cannot take (a file
+    object) makes its batch convert here."""
+    import io
+
+    from converter import convert_each
+
+    messages = _messages()[:20]
+    bad = [b"", b"\x00\xff not hl7", b"MSH|^~\\&|A|B\rPID|1||7"]
+    items = [item for pair in zip(messages, bad * 7) for item in pair]
+    assert [_out(r) for r in convert_each(items, workers=2)] == [_out(convert(i)) for i in items]
+    assert [r.exit_code for r in convert_each(bad, workers=2)] == [2, 2, 1]
+    files = [io.BytesIO(m) for m in messages]
+    assert [_out(r) for r in convert_each(files, workers=2)] == \
+        [_out(convert(io.BytesIO(m))) for m in messages]
+
+
+def test_convert_each_refuses_what_a_worker_cannot_do():
+    from converter import convert_each
+
+    for option in ({"on_fragment": print}, {"stdin": None}):
+        with pytest.raises(TypeError):
+            convert_each([b""], **option)
+
+
+def test_clear_caches_empties_every_process():
+    from converter.validate import validator
+
+    stream = _stream()
+    convert(stream, workers=2)
+    convert(stream)  # (fills this process's cache)
+    parallel.clear_caches()
+    assert not validator._cache
+    sizes = parallel._shared(1, "_cache_size", [None] * 8)
+    assert sizes == [0] * 8

@@ -22,8 +22,8 @@ from .walk import Findings, Problem, walk_resource
 # Keys in the resource's own order (not sorted: a third faster to encode): the findings list the
 # problems in that order, so a resource with the same content in another order is another key.
 # The key is the JSON itself with the models, (JSON, False) without them: no tuple to make and
-# hash for the usual call (a bytes never equals a tuple).
-_encode = msgspec.json.Encoder(decimal_format="number").encode
+# hash for the usual call (a bytes never equals a tuple). cache_key(resource) is the JSON.
+cache_key = msgspec.json.Encoder(decimal_format="number").encode
 _CACHE_SIZE = 4096
 _cache: OrderedDict[bytes | tuple[bytes, bool], tuple[list[Problem], Findings]] = OrderedDict()
 
@@ -31,9 +31,9 @@ _cache: OrderedDict[bytes | tuple[bytes, bool], tuple[list[Problem], Findings]] 
 def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem], Findings]:
     """Structural problems and walk findings of one resource (cached by its JSON)."""
     try:
-        encoded = _encode(resource)
+        encoded = cache_key(resource)
     except (TypeError, msgspec.EncodeError):  # (no JSON: checked, never cached)
-        return _checked(resource, models, None)
+        return uncached_findings(resource, models, None)
     key = encoded if models else (encoded, False)
     hit = _cache.get(key)
     if hit is not None:
@@ -42,7 +42,7 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
         except KeyError:  # evicted meanwhile by a conversion in another thread
             pass
         return hit
-    found = _cache[key] = _checked(resource, models, encoded)
+    found = _cache[key] = uncached_findings(resource, models, encoded)
     if len(_cache) > _CACHE_SIZE:
         try:
             _cache.popitem(last=False)
@@ -51,9 +51,10 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
     return found
 
 
-def _checked(resource: dict, models: bool, encoded: bytes | None
-             ) -> tuple[list[Problem], Findings]:
-    """resource_findings() without the cache (`encoded`: the resource's JSON, if any)."""
+def uncached_findings(resource: dict, models: bool, encoded: bytes | None
+                      ) -> tuple[list[Problem], Findings]:
+    """resource_findings() without the cache (`encoded`: the resource's cache_key(), if any);
+    also what worker processes compute for the resources they are given (parallel.py)."""
     if not models:
         structural = empty_value_problems(resource)
     else:

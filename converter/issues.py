@@ -1,20 +1,20 @@
 """Issues: every problem met while converting, as values with a location (never log lines)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Literal
+
+import msgspec
 
 Severity = Literal["fatal", "error", "warning", "information"]
 SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 
 
-# Issue and Location are values: never changed once made. They are not declared frozen because a
-# frozen dataclass's __init__ sets each field through object.__setattr__, three times the cost,
-# and a reader makes about fifty per HL7 v2 message (bench/bench_hl7v2.py); unsafe_hash keeps them
-# hashable as frozen ones were.
-@dataclass(slots=True, unsafe_hash=True)
-class Location:
+# Issue and Location are values: frozen (hashable, never changed once made). msgspec Structs, not
+# dataclasses: a reader makes about sixty per HL7 v2 message and the validator twenty more, and
+# a Struct is made and pickled in C (the process pool sends them back), at less than half the
+# cost of a slots dataclass (bench/bench_hl7v2.py).
+class Location(msgspec.Struct, frozen=True):
     """Where in the input an issue was found; only the parts that apply are set."""
 
     source: str = ""
@@ -48,21 +48,14 @@ class Location:
         """The location as OperationOutcome.issue.location strings."""
         return [str(self)]
 
-    def __reduce__(self) -> tuple:
-        # pickled by the process pool (parallel.py): a plain tuple pickles in C, where the
-        # dataclass default walks fields() in Python (it doubled the cost of a worker's reply)
-        return (Location, (self.source, self.line, self.message, self.segment, self.field,
-                           self.xpath, self.tag, self.expression))
 
-
-@dataclass(slots=True, unsafe_hash=True)
-class Issue:
+class Issue(msgspec.Struct, frozen=True):
     """One problem: severity, a short code, where, and a plain message."""
 
     severity: Severity
     code: str
     message: str
-    location: Location = field(default_factory=Location)
+    location: Location = Location()
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.location}: {self.message} [{self.code}]"
@@ -70,9 +63,6 @@ class Issue:
     @property
     def is_error(self) -> bool:
         return self.severity in ("fatal", "error")
-
-    def __reduce__(self) -> tuple:
-        return (Issue, (self.severity, self.code, self.message, self.location))  # see Location
 
 
 _ERRORS = frozenset(("fatal", "error"))

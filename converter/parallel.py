@@ -370,8 +370,9 @@ def convert_batch(items: list, workers: int, options: dict) -> list:
 
 
 def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
-    """The validation issues of each Bundle, in order; the distinct resources are checked here and
-    by workers-1 workers, the rest by validate_bundle here."""
+    """The validation issues of each Bundle, in order; the distinct resources not in the
+    validator's cache are checked here and by workers-1 workers (and then cached here, as
+    validate_bundle caches what it checks), the rest by validate_bundle here."""
     keys: list[list[bytes | None]] = []  # per Bundle, per entry: the resource's JSON
     todo: dict[bytes, dict] = {}  # each JSON to check once, with a resource that has it
     for bundle in bundles:
@@ -385,7 +386,8 @@ def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
                 except (TypeError, msgspec.EncodeError):  # (no JSON: validate_bundle checks it)
                     pass
                 else:
-                    todo.setdefault(key, resource)
+                    if not validator.is_cached(key):  # (validate_bundle finds it there)
+                        todo.setdefault(key, resource)
             per_bundle.append(key)
         keys.append(per_bundle)
     known: dict[bytes, Checked] = {}
@@ -395,6 +397,8 @@ def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
         done = _shared(workers - 1, "_check_chunk", chunks)
         if done is not None:
             known = dict(zip(todo, (found for chunk in done for found in chunk)))
+            for key, found in known.items():  # for later calls, as a serial run keeps them
+                validator.remember(key, found)
     return [validate_bundle(bundle, source=f"Bundle/{bundle['id']}",
                             findings=[None if key is None else known.get(key)
                                       for key in per_bundle] if known else None)

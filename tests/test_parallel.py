@@ -217,3 +217,23 @@ def test_clear_caches_empties_every_process():
     assert not validator._cache
     sizes = parallel._shared(1, "_cache_size", [None] * 8)
     assert sizes == [0] * 8
+
+
+def test_resources_checked_before_are_not_sent_again(monkeypatch):
+    """The workers' findings land in this process's cache, as a serial run's would: a second
+    call finds every resource there and shares nothing."""
+    from converter.validate import validator
+
+    stream = _stream()
+    validator._cache.clear()
+    first = _out(convert(stream, workers=2))
+    shared = []
+    share = parallel._shared
+
+    def spy(size, work, chunks, args=()):
+        shared.append(work)
+        return share(size, work, chunks, args)
+
+    monkeypatch.setattr(parallel, "_shared", spy)
+    assert _out(convert(stream, workers=2)) == first == _out(convert(stream))
+    assert shared == ["_read_chunk"]

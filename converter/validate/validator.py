@@ -42,13 +42,25 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
         except KeyError:  # evicted meanwhile by a conversion in another thread
             pass
         return hit
-    found = _cache[key] = uncached_findings(resource, models, encoded)
+    found = uncached_findings(resource, models, encoded)
+    remember(key, found)
+    return found
+
+
+def is_cached(key: bytes) -> bool:
+    """Whether the findings of the resource whose cache_key() is `key` are in the cache."""
+    return key in _cache
+
+
+def remember(key: bytes | tuple[bytes, bool], found: tuple[list[Problem], Findings]) -> None:
+    """Cache the findings of the resource whose key is `key`: those resource_findings() computes,
+    and those a worker process computed (parallel.py)."""
+    _cache[key] = found
     if len(_cache) > _CACHE_SIZE:
         try:
             _cache.popitem(last=False)
         except KeyError:  # emptied meanwhile by another thread
             pass
-    return found
 
 
 def uncached_findings(resource: dict, models: bool, encoded: bytes | None

@@ -107,12 +107,13 @@ def convert_each(inputs: Iterable[Any], workers: int = 1, batch: int = 64,
     unsupported = {"stdin", "on_fragment"}.intersection(options)
     if unsupported:  # (raised here, not at the first item)
         raise TypeError(f"convert_each() takes no {', '.join(sorted(unsupported))}")
-    if workers == 1:
-        return (convert(item, **options) for item in inputs)
-    from .parallel import available_cores, convert_batch
+    if workers != 1:
+        from .parallel import available_cores, convert_batch
 
-    return _batches(iter(inputs), workers if workers > 1 else available_cores(), max(1, batch),
-                    options, convert_batch)
+        workers = workers if workers > 1 else available_cores()
+    if workers == 1:  # (also `0` on a machine with one core)
+        return (convert(item, **options) for item in inputs)
+    return _batches(iter(inputs), workers, max(1, batch), options, convert_batch)
 
 
 def _batches(items: Iterator[Any], workers: int, batch: int, options: dict,

@@ -235,3 +235,38 @@ def test_a_bundle_type_of_the_wrong_shape_is_reported_not_raised():
              "resource": {"resourceType": "Patient", "id": "p",
                           "link": [{"other": {"reference": "Patient/q"}, "type": "seealso"}]}}]}
         assert any(i.code == "structure" for i in validate_bundle(bundle))
+
+
+def test_shell_problems_as_the_whole_shell_gives():
+    """_shell_problems decides the usual Bundle (entries of a fullUrl and a resource) on the Bundle
+    without its entries: the same verdict as the model check of the whole shell, on odd fullUrls,
+    odd entries and damaged Bundle heads."""
+    from converter.validate.structure import model_problems
+
+    resource = {"resourceType": "Patient", "id": "p"}
+    urls = ["urn:uuid:0b6f6c41-3b5c-4f8e-9b3e-5d3f0c1b2a11", "a b", " a", "\x00", "\u2028x",
+            "\u200b", "é" * 300, "", " ", "\xa0", "\x1c", "\t\n", 5, None, ["x"], {}]
+    entries = [[{"fullUrl": u, "resource": resource}] for u in urls]
+    entries += [[{"resource": resource, "fullUrl": "urn:uuid:x"}],
+                [{"fullUrl": "urn:uuid:x", "resource": None}],
+                [{"fullUrl": "urn:uuid:x", "resource": 5}],
+                [{"fullUrl": "urn:uuid:x", "search": {"mode": "match"}}],
+                [{"fullUrl": "urn:uuid:x", "resource": resource, "search": {}}],
+                [{"fullUrl": "urn:uuid:x"}], [{"resource": resource}], [{}], [None], [5], [[]],
+                [], [{"fullUrl": "urn:uuid:a", "resource": resource}] * 3]
+    heads = [{"resourceType": "Bundle", "type": "collection"},
+             {"resourceType": "Bundle", "type": "message", "id": "b", "timestamp": "2024-01-01"},
+             {"resourceType": "Bundle"}, {"resourceType": "Bundle", "type": ""},
+             {"resourceType": "Bundle", "type": "collection", "bogus": 1},
+             {"resourceType": "Bundle", "type": "collection", "meta": {}},
+             {"resourceType": "Bundle", "type": "collection", "total": "x"},
+             {"resourceType": "Bundle", "type": 5, "link": []}]
+    for head in heads:
+        for group in entries:
+            for bundle in ({**head, "entry": group}, {"entry": group, **head}):
+                for es in (group, group + group[:1]):
+                    assert validator._shell_problems(bundle, es) == \
+                        model_problems(validator._shell(bundle, es)), (bundle, es)
+        bundle = {**head, "entry": "not a list"}
+        assert validator._shell_problems(bundle, []) == \
+            model_problems(validator._shell(bundle, []))

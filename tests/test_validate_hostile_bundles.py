@@ -65,3 +65,31 @@ def test_damaged_bundles_give_issues_not_exceptions():
             damaged["entry"][1]["resource"].setdefault("meta", {})["versionId"] = [odd]
             _put(damaged, where, copy.deepcopy(odd))
             assert validate_bundle(damaged)  # issues, no exception
+
+
+def _damaged_shallow(seed: int, count: int):
+    """Corpus Bundles with odd values put at their own level (type, entries, fullUrls, resources,
+    meta.versionId), where the Bundle-level shortcuts of the validator decide."""
+    rng = random.Random(seed)
+    sources = [p for p in sorted(Path(HL7_CORPUS).rglob("*")) if p.is_file()][::9]
+    bundles = [b for s in sources for b in convert(s, validate=False).bundles]
+    odd = ODD + ["", " ", "a b", "urn:uuid:x", {"fullUrl": "urn:uuid:y"},
+                 {"fullUrl": "urn:uuid:z", "resource": {"resourceType": "Patient"}}]
+    for n in range(count):
+        damaged = copy.deepcopy(bundles[n % len(bundles)])
+        places = [p for p in _paths(damaged) if p and len(p) <= 4]
+        for _ in range(rng.randint(1, 3)):
+            _put(damaged, rng.choice(places), copy.deepcopy(rng.choice(odd)))
+        yield damaged
+
+
+def test_bundle_shell_shortcut_agrees_on_damaged_bundles():
+    """The Bundle model's verdict on the usual entries (validator._shell_problems) is the
+    verdict on the whole shell."""
+    from converter.validate import validator
+    from converter.validate.structure import model_problems
+
+    for bundle in _damaged_shallow(20260514, 300):
+        entries = validator.bundle_entries(bundle)
+        assert validator._shell_problems(bundle, entries) == \
+            model_problems(validator._shell(bundle, entries))

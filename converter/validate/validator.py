@@ -138,6 +138,26 @@ def _shell(bundle: dict, entries: list) -> dict:
     return shell
 
 
+def _shell_problems(bundle: dict, entries: list) -> list[Problem]:
+    """model_problems() of the Bundle's _shell(), with the usual Bundle decided without making it.
+
+    In the usual Bundle each entry holds just a fullUrl with a solid character besides its
+    resource: a stripped entry {"fullUrl": url}, which neither the model (a uri is any string)
+    nor the empty-value check refuses. Such entries add nothing to the verdict, so when the Bundle
+    without `entry` has no problem, the shell has none either. Any other Bundle, or one with a
+    problem, takes the long way (the verdict and messages come from the whole shell)."""
+    for entry in entries:
+        if type(entry) is not dict or len(entry) != 2 or "resource" not in entry:
+            break
+        url = entry.get("fullUrl")
+        if type(url) is not str or not url or url.isspace():
+            break
+    else:
+        if entries and not model_problems({k: v for k, v in bundle.items() if k != "entry"}):
+            return []
+    return model_problems(_shell(bundle, entries))
+
+
 # "Bundle.entry[0].resource"...: the prefix of nearly every entry's issues (dom-6), made once
 _PREFIXES = 256
 _ENTRY_RESOURCE = tuple(f"Bundle.entry[{i}].resource" for i in range(_PREFIXES))
@@ -163,7 +183,7 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
     entries = bundle_entries(bundle)
     issues: list[Issue] = []
     if models:
-        _add_issues(issues, model_problems(_shell(bundle, entries)), "Bundle", source)
+        _add_issues(issues, _shell_problems(bundle, entries), "Bundle", source)
     _add_issues(issues, _walk(bundle).problems, "Bundle", source)
     found_by_entry: dict[int, Findings] = {}
     for i, entry in enumerate(entries):

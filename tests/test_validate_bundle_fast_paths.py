@@ -270,3 +270,28 @@ def test_shell_problems_as_the_whole_shell_gives():
         bundle = {**head, "entry": "not a list"}
         assert validator._shell_problems(bundle, []) == \
             model_problems(validator._shell(bundle, []))
+
+
+def test_entry_problems_make_the_fullurl_index_as_index_does():
+    """entry_problems(entries, urls) fills `urls` as _Index(entries) makes its fullUrl index, and
+    in_bundle resolves the same with that index as with its own."""
+    patient = {"resourceType": "Patient", "id": "1"}
+    pool = ENTRIES + [{"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Group"}},
+                      {"fullUrl": "urn:uuid:q", "resource": {"resourceType": 5}},
+                      {"fullUrl": "urn:uuid:p", "resource": patient, "request": {}},
+                      {"fullUrl": 5, "resource": patient},
+                      {"fullUrl": "urn:uuid:v", "resource": {**patient, "meta": {"versionId": []}}}]
+    refs = [(".r.reference", target, None, None) for target in TARGETS]
+    for n in range(1, 4):
+        for entries in itertools.permutations(pool, n):
+            entries = list(entries)
+            urls: dict = {}
+            problems = references.entry_problems(entries, urls)
+            assert problems == references.entry_problems(entries)
+            assert urls == _Index(entries).urls
+            assert list(urls) == list(_Index(entries).urls)
+            found = {i: Findings([], refs, {}) for i in range(n)}
+            for btype in ("document", "transaction"):
+                bundle = {"resourceType": "Bundle", "type": btype, "entry": entries}
+                assert references.in_bundle(bundle, entries, found, urls) == \
+                    references.in_bundle(bundle, entries, found)

@@ -93,3 +93,14 @@ def test_bundle_shell_shortcut_agrees_on_damaged_bundles():
         entries = validator.bundle_entries(bundle)
         assert validator._shell_problems(bundle, entries) == \
             model_problems(validator._shell(bundle, entries))
+
+
+def test_entry_problems_index_agrees_on_damaged_bundles():
+    """The fullUrl index entry_problems makes for in_bundle is the one _Index makes itself."""
+    from converter.validate import references, validator
+
+    for bundle in _damaged_shallow(20260515, 300):
+        entries = validator.bundle_entries(bundle)
+        urls: dict = {}
+        assert references.entry_problems(entries, urls) == references.entry_problems(entries)
+        assert urls == references._Index(entries).urls

@@ -23,9 +23,12 @@ SERVER_BUNDLES = frozenset({"transaction", "batch", "transaction-response", "bat
                             "searchset", "history"})
 
 
-def entry_problems(entries: list) -> list[Problem]:
+def entry_problems(entries: list, urls: dict[str, str] | None = None) -> list[Problem]:
     """bdl-7 (a fullUrl is unique, for the same version; located on the second use), and a
-    RESTful fullUrl ends with its resource's type and id."""
+    RESTful fullUrl ends with its resource's type and id.
+
+    `urls`, when given, is filled in the same pass with the resource type of each fullUrl: the
+    fullUrl index of in_bundle() (_Index.urls), which would otherwise read the entries again."""
     # keyed by (fullUrl, versionId), or by the fullUrl alone without a versionId: the usual
     # entry, then no tuple to make (a str never equals a tuple)
     seen: dict[str | tuple[str, object], int] = {}
@@ -44,8 +47,15 @@ def entry_problems(entries: list) -> list[Problem]:
                             "POST may leave it out)", f"Bundle.entry[{i}].fullUrl"))
             continue
         res = entry.get("resource")
-        meta = res.get("meta") if isinstance(res, dict) else None
-        version = meta.get("versionId") if isinstance(meta, dict) else None
+        if isinstance(res, dict):
+            meta = res.get("meta")
+            version = meta.get("versionId") if isinstance(meta, dict) else None
+            if urls is not None:
+                rtype = res.get("resourceType")
+                if isinstance(rtype, str):
+                    urls[url] = rtype
+        else:
+            version = None
         if version is not None and not isinstance(version, str):
             try:
                 hash(version)
@@ -114,9 +124,11 @@ def standalone(found: Findings, prefix: str = "") -> list[Problem]:
     return out
 
 
-def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings]) -> list[Problem]:
-    """Reference problems of every entry's resource, resolved against the Bundle."""
-    index = _Index(entries)
+def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings],
+              urls: dict[str, str] | None = None) -> list[Problem]:
+    """Reference problems of every entry's resource, resolved against the Bundle (`urls`: the
+    fullUrl index when entry_problems() has made it)."""
+    index = _Index(entries, urls)
     btype = bundle.get("type")
     btype = btype if isinstance(btype, str) else None  # (the structural check reports others)
     conditional_ok = btype in ("transaction", "batch")
@@ -181,11 +193,14 @@ class _Index:
 
     __slots__ = ("entries", "urls", "ids")
 
-    def __init__(self, entries: list) -> None:
+    def __init__(self, entries: list, urls: dict[str, str] | None = None) -> None:
+        """`urls`: the fullUrl index when made already (entry_problems), else made here."""
         self.entries = entries
-        urls: dict[str, str] = {}
-        self.urls = urls
         self.ids: dict[str, str] | None = None
+        if urls is not None:
+            self.urls = urls
+            return
+        urls = self.urls = {}
         for entry in entries:
             if isinstance(entry, dict):
                 url = entry.get("fullUrl")

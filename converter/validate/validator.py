@@ -201,8 +201,9 @@ def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = Non
         if structural:  # (rare: skipped without the call)
             _add_issues(issues, structural, prefix, source)
         _add_issues(issues, found.problems, prefix, source)
-    _add_issues(issues, references.entry_problems(entries), "", source)
-    _add_issues(issues, references.in_bundle(bundle, entries, found_by_entry), "", source)
+    urls: dict[str, str] = {}  # (the fullUrl index, made by entry_problems for in_bundle)
+    _add_issues(issues, references.entry_problems(entries, urls), "", source)
+    _add_issues(issues, references.in_bundle(bundle, entries, found_by_entry, urls), "", source)
     if profile == "ips" or profiles.is_ips(bundle):
         _add_issues(issues, profiles.bundle_problems(bundle), "", source)
     return issues

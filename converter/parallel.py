@@ -383,8 +383,8 @@ def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:
             if isinstance(resource, dict):
                 try:
                     key = cache_key(resource)
-                except (TypeError, msgspec.EncodeError):  # (no JSON: validate_bundle checks it)
-                    pass
+                except (TypeError, ValueError, msgspec.EncodeError):
+                    pass  # no JSON, or a lone surrogate: validate_bundle checks it
                 else:
                     if not validator.is_cached(key):  # (validate_bundle finds it there)
                         todo.setdefault(key, resource)

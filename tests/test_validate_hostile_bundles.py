@@ -104,3 +104,27 @@ def test_entry_problems_index_agrees_on_damaged_bundles():
         urls: dict = {}
         assert references.entry_problems(entries, urls) == references.entry_problems(entries)
         assert urls == references._Index(entries).urls
+
+
+def test_lone_surrogates_are_reported_not_raised(tmp_path):
+    """JSON may escape half a surrogate pair ("\\ud800"), which no UTF-8 encoder takes: the
+    validator's JSON cache key and stricter form cannot encode it, so the long way reports the
+    string (it raised UnicodeEncodeError)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from converter.cli import app
+
+    text = ('{"resourceType":"Bundle","id":"a\\ud800","type":"collection","entry":[{"fullUrl":'
+            '"urn:uuid:3c1f2a0e-6a57-5d3b-9f0e-6d6564627564","resource":{"resourceType":"Patient",'
+            '"id":"3c1f2a0e-6a57-5d3b-9f0e-6d6564627564","name":[{"family":"M\\udc80ller"}]}}]}')
+    issues = validate_bundle(json.loads(text))
+    errors = {i.location.expression for i in issues if i.severity == "error"}
+    assert errors == {"Bundle.id", "Bundle.entry[0].resource.name[0].family"}
+    bad_url = json.loads(text.replace("urn:uuid:3c1f", "urn:uuid:\\ud800", 1))
+    assert "Bundle.entry[0].fullUrl" in {i.location.expression for i in validate_bundle(bad_url)}
+    path = tmp_path / "surrogate.json"
+    path.write_text(text)
+    run = CliRunner().invoke(app, ["validate", str(path)])
+    assert run.exit_code == 1 and "internal error" not in run.output, run.output

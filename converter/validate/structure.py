@@ -93,7 +93,7 @@ def _clean(model: type, resource: dict, encoded: bytes | None) -> bool:
     if encoded is None:
         try:
             encoded = _encode(resource)
-        except (TypeError, msgspec.EncodeError):
+        except (TypeError, ValueError, msgspec.EncodeError):  # (ValueError: a lone surrogate)
             return False
     return b"{}" not in encoded and models.clean(model, resource, b'"_' in encoded)
 

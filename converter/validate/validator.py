@@ -32,7 +32,8 @@ def resource_findings(resource: dict, models: bool = True) -> tuple[list[Problem
     """Structural problems and walk findings of one resource (cached by its JSON)."""
     try:
         encoded = cache_key(resource)
-    except (TypeError, msgspec.EncodeError):  # (no JSON: checked, never cached)
+    except (TypeError, ValueError, msgspec.EncodeError):
+        # no JSON, or a string with a lone surrogate (ValueError): checked, never cached
         return uncached_findings(resource, models, None)
     key = encoded if models else (encoded, False)
     hit = _cache.get(key)

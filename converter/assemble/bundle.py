@@ -151,7 +151,7 @@ def deduplicate(group: PatientGroup, stamp: str | None) -> list[Issue]:
     found = dedup.duplicates(resources) if len(group.sources) > 1 else {}
     replaced = dedup.chains({old: new for old, new in found.items()
                              if group.origin.get(old) != group.origin.get(new)})
-    issues = []
+    issues: list[Issue] = []
     if not replaced and not group.merged_patients:
         return issues
     kept = dedup.apply(resources, replaced)
@@ -170,7 +170,7 @@ def deduplicate(group: PatientGroup, stamp: str | None) -> list[Issue]:
     targets = sorted({new for new in replaced.values()} |
                      ({group.key} if group.merged_patients else set()))
     group.resources = {r["id"]: r for r in kept}
-    provenance = {
+    provenance: dict[str, Any] = {
         "resourceType": "Provenance",
         "id": resource_id("Provenance", "merge", group.key, *sorted(replaced.items())),
         "target": [{"reference": f"urn:uuid:{t}"} for t in targets],
@@ -238,7 +238,8 @@ def build_bundle(group: PatientGroup, bundle_type: str = "collection",
                  stamp: str | None = None) -> dict[str, Any]:
     """The collection or transaction Bundle dict for one patient group."""
     resources = sorted(group.resources.values(), key=_order_key)
-    entries = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
+    entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
+                                     for r in resources]
     if bundle_type == "transaction":
         for entry in entries:
             entry["request"] = _request(entry["resource"])

@@ -54,10 +54,10 @@ def prune(value: Any) -> Any:
     return value
 
 
-def coding(system: str | None, code: str | None, display: str | None = None,
-           version: str | None = None) -> dict | None:
+def coding(system: Any, code: Any, display: Any = None, version: Any = None) -> dict | None:
     """A Coding, or None when it would hold neither code nor display. A code's inner white space is
-    folded to single spaces (FHIR's code type allows no other)."""
+    folded to single spaces (FHIR's code type allows no other). Each value is text or None, but
+    one that is not text takes prune()'s general rule."""
     if not code and not display:
         return None
     if code and isinstance(code, str):

@@ -17,42 +17,16 @@ marked (converter/readers/hl7v2/context.py). Both verdicts mirror `_repair_eleme
 """
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from typing import Any
 
 from ..validate.definitions import definitions
 from ..validate.terminology import loinc_problem, uri_problem
 from ..validate.ucum import is_valid as ucum_valid
+from .screening import BUILT, BuiltElements  # noqa: F401 (exported here)
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
-
-
-class BuiltElements(threading.local):
-    """Whether an element built since `reset()` is one `repair()` would change (see the module
-    docstring): set by the builders (fhir/datatypes.screen), read by the HL7 v2 reader, which
-    maps one message at a time in a thread. Builders screen only between `reset()` and `stop()`:
-    the CDA and DICOM readers build codings through the same builders and have no use for the
-    mark (nor for the definitions a verdict loads). Per thread, so that conversions running side
-    by side in one process (a library user's threads) do not reset each other's mark."""
-
-    def __init__(self) -> None:
-        self.screening = False
-        self.unsettled = False
-
-    def reset(self) -> None:
-        """Start screening a message's elements."""
-        self.screening = True
-        self.unsettled = False
-
-    def stop(self) -> bool:
-        """Stop screening; whether an element built since reset() needs the repair walk."""
-        unsettled, self.screening, self.unsettled = self.unsettled, False, False
-        return unsettled
-
-
-BUILT = BuiltElements()
 
 
 @lru_cache(maxsize=8192)  # pure; asked for every coding and identifier a reader builds

@@ -180,7 +180,9 @@ def in_bundle(bundle: dict, entries: list, found_by_entry: dict[int, Findings],
                             "resolve inside the Bundle, and the entry's fullUrl names no server "
                             "it could resolve on", path))
             else:
-                _target_problems(ref, _RELATIVE.match(target).group(1), prefix, out)
+                relative = _RELATIVE.match(target)
+                assert relative is not None  # (it matched in the test above)
+                _target_problems(ref, relative.group(1), prefix, out)
     return out
 
 
@@ -220,13 +222,13 @@ class _Index:
             for entry in self.entries:
                 res = entry.get("resource") if isinstance(entry, dict) else None
                 if isinstance(res, dict):
-                    rtype = res.get("resourceType")
-                    if isinstance(rtype, str) and isinstance(res.get("id"), str):
-                        ids.setdefault(f"{rtype}/{res['id']}", rtype)
+                    res_type = res.get("resourceType")
+                    if isinstance(res_type, str) and isinstance(res.get("id"), str):
+                        ids.setdefault(f"{res_type}/{res['id']}", res_type)
         return ids.get(target)
 
 
-def _has_base(entry: dict) -> bool:
+def _has_base(entry: object) -> bool:
     """The entry's fullUrl is a RESTful URL: its relative references resolve on that server."""
     url = entry.get("fullUrl") if isinstance(entry, dict) else None
     return isinstance(url, str) and url.startswith(("http://", "https://"))

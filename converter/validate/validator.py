@@ -10,7 +10,7 @@ the per-resource findings are cached by the resource's JSON.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import msgspec
 
@@ -98,9 +98,10 @@ def _add_issues(out: list[Issue], problems: Iterable[Problem], prefix: str, sour
                          Location(source, None, None, None, None, None, None, prefix + rel)))
 
 
-def validate_resource(resource: dict, expression: str = "", source: str = "", *,
+def validate_resource(resource: Any, expression: str = "", source: str = "", *,
                       profile: str | None = None, models: bool = True) -> list[Issue]:
-    """Issues of one resource dict; `expression` prefixes the FHIRPath of each issue."""
+    """Issues of one resource dict (anything else: not FHIR); `expression` prefixes the FHIRPath
+    of each issue."""
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
     if not isinstance(rtype, str):
         return [Issue("fatal", "not-fhir", "not a FHIR resource (no resourceType)",
@@ -164,7 +165,7 @@ _PREFIXES = 256
 _ENTRY_RESOURCE = tuple(f"Bundle.entry[{i}].resource" for i in range(_PREFIXES))
 
 
-def validate_bundle(bundle: dict, source: str = "", *, profile: str | None = None,
+def validate_bundle(bundle: object, source: str = "", *, profile: str | None = None,
                     models: bool = True,
                     findings: Sequence[tuple[list[Problem], Findings] | None] | None = None
                     ) -> list[Issue]:

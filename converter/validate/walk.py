@@ -110,11 +110,13 @@ class Walker:
 
     def resource(self, res: dict, path: str, resource: dict, root: dict) -> None:
         rtype = res.get("resourceType")
-        plan = self.defs.walk_plans.get(rtype, _UNSET) if isinstance(rtype, str) else None
+        if not isinstance(rtype, str):
+            return  # the structural check reports unknown resource types
+        plan = self.defs.walk_plans.get(rtype, _UNSET)
         if plan is _UNSET:
             plan = self.defs.walk_plans[rtype] = self.root_plan(rtype)
         if plan is None:
-            return  # the structural check reports unknown resource types
+            return
         if res is root and "contained" in res:
             for c in res["contained"] or []:
                 if isinstance(c, dict) and isinstance(c.get("id"), str):
@@ -129,7 +131,9 @@ class Walker:
             ref = item.get("reference")
             if ref is None:
                 return
-            if isinstance(ref, str) and not ref.startswith(plan.ref_prefix):
+            ref_prefix = plan.ref_prefix
+            assert ref_prefix is not None  # (ref_busy is set only with it: Walker.kids)
+            if isinstance(ref, str) and not ref.startswith(ref_prefix):
                 self.out.references.append((path + ".reference", ref, plan.targets, None))
                 return
         if "id" in item and len(item) == 1:  # (most objects have no id: one test)
@@ -143,7 +147,7 @@ class Walker:
             if plan.bindings:
                 for severity, vs, name, described in plan.bindings:
                     self.binding(item, severity, vs, name, described, plan.tcode, path)
-            invariants = plan.invariants
+            invariants: tuple[tuple[Invariant | None, str, str], ...] = plan.invariants
             if invariants:
                 if plan.guard_keys is not None and plan.guard_keys.isdisjoint(item):
                     invariants = plan.when_absent
@@ -172,6 +176,7 @@ class Walker:
         # the members, most of them strings with nothing to check: those cost a lookup in
         # scalar_kids (often empty) and no call; path strings are built only for what is visited
         scalar_kids = plan.scalar_kids
+        assert scalar_kids is not None  # (set with kids: Walker.kids)
         for key, value in item.items():
             if isinstance(value, str):
                 kid = scalar_kids.get(key)
@@ -218,6 +223,8 @@ class Walker:
         item of another shape, the way of the list loop of object()."""
         busy = plan.ref_busy
         ref_prefix = plan.ref_prefix
+        # (object() calls this only for a plan with ref_busy, set only with ref_prefix)
+        assert busy is not None and ref_prefix is not None
         references = self.out.references
         for i, item in enumerate(items):
             if type(item) is dict and busy.isdisjoint(item) \
@@ -239,6 +246,7 @@ class Walker:
         without a visit (Plan.entry_url_tests), any other one, or one with a problem to report,
         takes the general way (the list loop of object())."""
         url_tests = plan.entry_url_tests
+        assert url_tests is not None  # (object() calls this only for a plan with them)
         for i, entry in enumerate(entries):
             if type(entry) is dict and len(entry) == 2:
                 url = entry.get("fullUrl")

@@ -184,8 +184,8 @@ class Context:
         if found is None:
             # built clean (add_shared): an identifier when there is a value, a name when it
             # holds more than nothing
-            practitioner = {"resourceType": "Practitioner",
-                            "id": resource_id("Practitioner", key)}
+            practitioner: dict[str, Any] = {"resourceType": "Practitioner",
+                                            "id": resource_id("Practitioner", key)}
             if ident_value:
                 practitioner["identifier"] = [
                     identifier(ident_value, system, label, identifier_type(xcn[12]))]
@@ -211,8 +211,9 @@ class Context:
             key = f"name|{name}"
         found = self._people.get("O" + key)
         if found is None:
-            organization = {"resourceType": "Organization",
-                            "id": resource_id("Organization", key)}  # built clean (add_shared)
+            # built clean (add_shared)
+            organization: dict[str, Any] = {"resourceType": "Organization",
+                                            "id": resource_id("Organization", key)}
             if id_value:
                 organization["identifier"] = [identifier(id_value, system, label)]
             if name:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable
 
 from ...fhir.datatypes import coding, screen, verdict
 from ...fhir.terminology import BUILT, needs_repair
@@ -233,7 +233,9 @@ def fixed_coding(system: str, code: str, display: str | None = None) -> dict:
 @lru_cache(maxsize=256)  # called with constants only: a handful of distinct codes
 def _fixed_coding(system: str, code: str, display: str | None) -> Kept:
     """The Coding, kept with screen()'s verdict on it."""
-    return _kept(coding(system, code, display))
+    found = coding(system, code, display)
+    assert found is not None  # the callers' system is set and their code never empty
+    return _kept(found)
 
 
 def table_coding(table_id: str, code: str, name: str | None = None) -> dict | None:
@@ -282,7 +284,7 @@ def identifier(value: str, system: str | None, label: str, type_: dict | None = 
                period: dict | None = None) -> dict:
     """An Identifier (value stripped and not empty): the assigning authority's system, or, when
     it has none, its label as the assigner's display."""
-    ident = {}
+    ident: dict[str, Any] = {}
     if type_:
         ident["type"] = type_
     if system:
@@ -337,7 +339,7 @@ def cx(rep: Rep) -> dict | None:
     return identifier(value, system, label, identifier_type(type_code), period)
 
 
-def identifier_type(code: str) -> dict | None:
+def identifier_type(code: str | None) -> dict | None:
     """CX.5 / XCN.13 (table 0203) -> Identifier.type."""
     if not code:
         return None
@@ -353,6 +355,7 @@ def _identifier_type_coding(code: str) -> Kept:
                        row.get("display") or None)
     else:
         found = coding(V2_TABLE.format("0203"), code)
+    assert found is not None  # a system and a code: identifier_type() asks for none empty
     return _kept(found)
 
 

@@ -1,6 +1,8 @@
 """IN1 -> Coverage with the payer Organization (V2-to-FHIR IN1[Coverage])."""
 from __future__ import annotations
 
+from typing import Any
+
 from ...fhir.ids import ref, resource_id
 from .context import Context
 from .datatypes import compact, cx, fixed_coding, xad, xpn
@@ -71,9 +73,11 @@ def _subscriber(seg: Segment, ctx: Context) -> dict | None:
     if seg.value(17, 1).upper() == "SEL":
         return ctx.subject()
     relationship = ctx.code(seg, 17)
-    person = {
+    patient = ctx.patient
+    assert patient is not None  # map_in1, the only caller, returns earlier without a patient
+    person: dict[str, Any] = {
         "resourceType": "RelatedPerson",
-        "id": resource_id("RelatedPerson", ctx.patient["id"], "IN1-16",
+        "id": resource_id("RelatedPerson", patient["id"], "IN1-16",
                           names[0].get("family", ""), " ".join(names[0].get("given", []))),
         "patient": ctx.subject(),
         "relationship": [relationship] if relationship else None,

@@ -96,6 +96,7 @@ def map_message(msg: Message, source: str) -> Fragment:
     _walk(tree, ctx, scope, report_text, documents)
     for report_id, lines in report_text.items():
         report = ctx.resource(report_id)
+        assert report is not None  # a DiagnosticReport of ctx (_map_obx: from diagnostic_report)
         report.setdefault("presentedForm", []).append({
             "contentType": "text/plain; charset=utf-8",
             "data": base64.b64encode("\n".join(lines).encode("utf-8")).decode("ascii")})

@@ -125,10 +125,10 @@ class Segment:
             r = self._reps[n] = self._split(n)
         if not r:
             return ""
-        r = r[0]
-        if len(r) < comp:
+        r0 = r[0]
+        if len(r0) < comp:
             return ""
-        c = r[comp - 1]
+        c = r0[comp - 1]
         if len(c) < sub:
             return ""
         return c[sub - 1].strip()

@@ -26,6 +26,7 @@ def map_msh(seg: Segment, ctx: Context) -> dict:
     destination = _destination(seg.rep(5), seg.rep(6))
     receiver = ctx.organization(seg.rep(23)) if destination is not None else None
     if receiver:
+        assert destination is not None  # a receiver is looked for only with a destination
         destination["receiver"] = receiver
     processing = seg.value(11)
     sender = ctx.organization([[sender_label]]) if sender_label else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from decimal import Decimal
+from typing import cast
 
 from ...fhir.datatypes import UCUM, coding, decimal_or_none, prune, screen_quantity
 from ...fhir.ids import resource_id
@@ -194,14 +195,17 @@ def map_obx(seg: Segment, ctx: Context, key: str, category: str | None,
     raw_reps = raw5.split(seg.delims.repetition) if raw5 else []
     # text is read as written, components and all: OBX-5 is split into components only for
     # the other types (reps() splits at the same repetition separators as raw_reps)
-    reps = raw_reps if vtype in ("ST", "TX", "FT") else seg.reps(5)
-    values = []
+    reps: list[str] | list[Rep] = raw_reps if vtype in ("ST", "TX", "FT") else seg.reps(5)
+    values: list[tuple[str, object]] = []
     for rep, raw in zip(reps, raw_reps):
+        v: tuple[str, object] | None
         if vtype in ("ST", "TX", "FT"):
             text = seg.unescape(raw).strip()
             v = ("valueString", text) if text else None
         else:
-            v = observation_value(vtype, rep, seg.unescape(raw).strip(), units, seg, ctx)
+            # a Rep: reps is seg.reps(5) for these types (cast() checks for a list when compiled)
+            v = observation_value(vtype, cast(Rep, rep), seg.unescape(raw).strip(), units, seg,
+                                  ctx)
         if v is None and raw.strip():
             ctx.issue("warning", "invalid-value",
                       f"OBX-5 of type {vtype or '(none)'} could not be read: {raw!r}", seg, 5)

@@ -1,6 +1,8 @@
 """PID, PD1 and MRG -> Patient (V2-to-FHIR PID[Patient], PD1[Patient], MRG)."""
 from __future__ import annotations
 
+from typing import Any
+
 from ...fhir.datatypes import screen
 from ...fhir.ids import ref, resource_id
 from ...fhir.language import language_concept
@@ -58,7 +60,7 @@ def map_pid(seg: Segment, ctx: Context) -> dict:
     death = seg.value(29)
     deceased_flag = seg.value(30)
     birth_order, multiple_birth = seg.value(25), seg.value(24)
-    patient = {
+    patient: dict[str, Any] = {
         "resourceType": "Patient",
         "id": resource_id("Patient", patient_key(seg, identifiers, ctx)),
         "identifier": identifiers,

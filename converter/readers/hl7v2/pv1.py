@@ -1,6 +1,8 @@
 """PV1 and PV2 -> Encounter (V2-to-FHIR PV1[Encounter], PV2[Encounter]), Location when identifiable."""
 from __future__ import annotations
 
+from typing import Any
+
 from ...fhir.datatypes import coding, screen_quantity
 from ...fhir.ids import ref, resource_id
 from .context import Context
@@ -100,7 +102,8 @@ def location(pl: Rep, ctx: Context) -> dict | None:
     parts = [p for p in (poc, room, bed) if p]
     name = " ".join(parts) + (f" ({facility})" if facility and parts else facility)
     physical = "bd" if bed else "ro" if room else "wa" if poc else "si"
-    place = {"resourceType": "Location", "id": loc_id, "name": name}  # built clean (add_shared)
+    # built clean (add_shared)
+    place: dict[str, Any] = {"resourceType": "Location", "id": loc_id, "name": name}
     description = c(pl, 9)
     if description:
         place["description"] = description

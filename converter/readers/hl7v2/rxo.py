@@ -2,6 +2,8 @@
 shape: give code, amount, units, dosage form, dispense amount, refills)."""
 from __future__ import annotations
 
+from typing import Any
+
 from ...fhir.datatypes import decimal_or_none, prune
 from ...fhir.ids import ref, resource_id
 from .context import Context
@@ -11,7 +13,7 @@ from .obx import quantity
 
 # field numbers of the give code, min amount, max amount, units, dosage form, provider's
 # instructions, dispense amount, dispense units, refills, requested give per time unit
-FIELDS = {
+FIELDS: dict[str, dict[str, Any]] = {  # field numbers, and None where the segment has none
     "RXO": {"code": 1, "min": 2, "max": 3, "units": 4, "form": 5, "sig": 6, "disp": 11,
             "disp_units": 12, "refills": 13, "rate": None},
     "RXE": {"code": 2, "min": 3, "max": 4, "units": 5, "form": 6, "sig": 7, "disp": 10,

@@ -1,6 +1,8 @@
 """TXA (+ its OBX text or ED content) -> DocumentReference (V2-to-FHIR TXA[DocumentReference])."""
 from __future__ import annotations
 
+from typing import Any
+
 import base64
 
 from ...fhir.ids import resource_id
@@ -23,7 +25,7 @@ def map_txa(seg: Segment, ctx: Context) -> dict:
     completion = seg.value(17).upper()
     seg.touch(17)
     activity = ctx.dt(seg, 4)  # (read once: each read reports a zone-less or invalid time)
-    doc = {
+    doc: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": resource_id("DocumentReference", key),
         "masterIdentifier": unique,

@@ -10,11 +10,11 @@ the per-resource findings are cached by the resource's JSON.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import msgspec
 
-from ..issues import Issue, Location
+from ..issues import Issue, Location, Severity
 from . import profiles, references
 from .structure import empty_value_problems, model_problems
 from .walk import Findings, Problem, walk_resource
@@ -94,7 +94,7 @@ def _add_issues(out: list[Issue], problems: Iterable[Problem], prefix: str, sour
     comprehension and the list it makes cost as much as the Issues."""
     for severity, code, message, rel in problems:
         # (Location's fields by position, source ... expression: keywords cost a third more)
-        out.append(Issue(severity, code, message,
+        out.append(Issue(cast(Severity, severity), code, message,
                          Location(source, None, None, None, None, None, None, prefix + rel)))
 
 

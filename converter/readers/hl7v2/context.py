@@ -8,7 +8,7 @@ from typing import Any
 from ...fhir.ids import ref, resource_id
 from ...fhir.terminology import BUILT, repair
 from ...fragment import Fragment
-from ...issues import Issue, Location
+from ...issues import Issue, Location, Severity
 from .datatypes import authority, c, compact, components, cwe, dtm, identifier, identifier_type, \
     key_of
 from .message import Message, Rep, Segment
@@ -46,7 +46,7 @@ class Context:
         return Location(source=self.source, line=seg.line, message=self.message.index,
                         segment=seg.name, field=f)
 
-    def issue(self, severity: str, code: str, text: str, seg: Segment, fld: int | None = None,
+    def issue(self, severity: Severity, code: str, text: str, seg: Segment, fld: int | None = None,
               comp: int | None = None) -> None:
         self.fragment.issues.append(Issue(severity, code, text, self.loc(seg, fld, comp)))
 

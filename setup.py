@@ -22,6 +22,8 @@ from setuptools import setup
 COMPILED = [
     "converter/readers/hl7v2/message.py",
     "converter/readers/hl7v2/framing.py",
+    "converter/readers/hl7v2/structure.py",
+    "converter/readers/hl7v2/checks.py",
     "converter/readers/hl7v2/mapper.py",
     "converter/readers/hl7v2/context.py",
     "converter/readers/hl7v2/datatypes.py",
@@ -43,10 +45,16 @@ COMPILED = [
     "converter/fhir/datatypes.py",
     "converter/fhir/ids.py",
     "converter/fhir/terminology.py",
+    "converter/fhir/language.py",
     "converter/validate/walk.py",
+    "converter/validate/terminology.py",
+    "converter/validate/ucum.py",
     "converter/validate/references.py",
+    "converter/validate/structure.py",
     "converter/validate/validator.py",
     "converter/assemble/bundle.py",
+    "converter/assemble/chronology.py",
+    "converter/assemble/dedup.py",
 ]
 # As tests/test_compiled.py type-checks them: installed packages are not read (their types are
 # Any, so the verdict does not depend on which versions the build environment holds), and the

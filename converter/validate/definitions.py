@@ -234,7 +234,8 @@ class Definitions:
         self._valuesets: dict[str, ValueSet] = {}
         self._code_systems: dict[str, Callable[[str], bool]] = {}
         self.walk_plans: dict[str, Any] = {}  # walk.Plan of each resource type, built on first use
-        choices, suffixes = set(), set()
+        choices: set[str] = set()
+        suffixes: set[str] = set()
         for t in raw["types"].values():
             for row in t["elements"]:
                 if row[0].endswith("[x]"):

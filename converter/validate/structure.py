@@ -66,7 +66,7 @@ def model_problems(resource: Any, compiled: bool = True,
     return _problems(model, resource, compiled)
 
 
-def _problems(model: type, resource: dict, compiled: bool) -> list[tuple[str, str, str, str]]:
+def _problems(model: Any, resource: dict, compiled: bool) -> list[tuple[str, str, str, str]]:
     """model_problems() the long way: every empty value, then the model's errors."""
     out = empty_value_problems(resource)
     try:

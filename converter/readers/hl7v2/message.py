@@ -36,6 +36,11 @@ def charset_codec(msh18: str) -> str | None:
     return row["codec"] if row else None
 
 
+# An escape sequence (\F\, \X0D0A\...). At module level: a class attribute of Segment would be
+# compiled by mypyc into each instance, a re.compile() call per segment.
+_ESCAPE = re.compile(r"\\([^\\]*)\\")
+
+
 class Segment:
     """One segment: name, raw fields, 1-based field access with unescaping, and read tracking."""
 
@@ -165,8 +170,6 @@ class Segment:
         """Mark fields as handled without reading them (e.g. set ids, fields folded elsewhere)."""
         self._read.update(ns)
 
-    _ESC = re.compile(r"\\([^\\]*)\\")
-
     def unescape(self, s: str) -> str:
         """Decode \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\ and drop formatting escapes."""
         d = self.delims
@@ -174,7 +177,7 @@ class Segment:
             return s
         if d.escape != "\\":
             s = s.replace("\\", "\x00bs\x00").replace(d.escape, "\\")
-        s = self._ESC.sub(self._escape_value, s)
+        s = _ESCAPE.sub(self._escape_value, s)
         return s.replace("\x00bs\x00", "\\")
 
     def _escape_value(self, m: re.Match) -> str:

@@ -34,6 +34,9 @@ class Node:
 
     def __post_init__(self) -> None:
         self.is_group = self.children is not None
+        # (set here too: compiled by mypyc, a field with init=False gets no default)
+        self.takers = None
+        self.openers = None
 
 
 @dataclass(slots=True)  # a few per message: slots make them cheaper to make and free
@@ -198,6 +201,7 @@ def _place(stack: list[_Frame], seg: Segment) -> bool:
     for level in range(len(stack) - 1, -1, -1):
         frame = stack[level]
         children = frame.node.children
+        assert children is not None  # a frame is a group: its node has children
         # only the children that can take this name (_takers), at or after the current one
         for i in frame.takers.get(name, ()):
             if i < frame.pos:
@@ -226,7 +230,9 @@ def _place_into(stack: list[_Frame], seg: Segment) -> bool:
 def _take(stack: list[_Frame], frame: _Frame, i: int, seg: Segment) -> bool:
     """Child i of `frame` (the top of `stack`) takes `seg`: the segment itself, or a new instance
     of the group it opens, `seg` placed inside."""
-    child = frame.node.children[i]
+    children = frame.node.children
+    assert children is not None  # a frame is a group: its node has children
+    child = children[i]
     frame.pos, frame.counts[i] = i, frame.counts[i] + 1
     if not child.is_group:
         frame.group.items.append(seg)

@@ -127,6 +127,21 @@ def test_txa_activity_time_is_read_and_reported_once():
     assert [i.code for i in notes] == ["timezone-assumed"]
 
 
+def test_no_issue_is_reported_twice_and_repairs_name_their_segment():
+    """Over the corpus, no conversion reports one issue twice. A Practitioner made from PV1-7 and
+    another from PV2-13 (ORU_R01) each have their code repair reported at their own segment; both
+    were reported at the message alone, two identical lines."""
+    from collections import Counter
+
+    for path in sorted(HL7_CORPUS.rglob("*")):
+        if path.is_file():
+            issues = Counter(str(i) for i in convert(path).issues)
+            assert [text for text, n in issues.items() if n > 1] == [], path.name
+    notes = [i for i in convert(HL7_CORPUS / "test_conversions_ORU_R01.hl7").issues
+             if i.code == "unknown-code" and i.message.startswith("Practitioner.")]
+    assert sorted(i.location.segment for i in notes) == ["PV1", "PV2"]
+
+
 def _msg(*segments: str, terminator: str = "\r") -> bytes:
     return (terminator.join(segments) + terminator).encode("utf-8")
 

@@ -32,6 +32,9 @@ class Context:
     evn: Segment | None = None  # the EVN segment, folded into the message's Provenance
     appointment: dict | None = None  # SIU: the SCH's Appointment, which later segments complete
     segment_of: dict[str, Segment] = field(default_factory=dict)  # resource id -> its segment
+    # the segment being mapped: a Practitioner, Organization or Location is the segment's that
+    # first names it (add_shared), so that a repair note on it says where it came from
+    current: Segment | None = None
     _people: dict[str, dict] = field(default_factory=dict)
     _by_id: dict[str, dict] = field(default_factory=dict)  # the first resource with each id
 
@@ -133,6 +136,8 @@ class Context:
             return known
         self._by_id[resource["id"]] = resource
         self.fragment.resources.append(resource)
+        if self.current is not None:
+            self.segment_of.setdefault(resource["id"], self.current)
         return resource
 
     def resource(self, resource_id_: str) -> dict | None:

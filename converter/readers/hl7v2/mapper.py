@@ -88,12 +88,14 @@ def map_message(msg: Message, source: str) -> Fragment:
     sender = msh.value(4) or msh.value(3)
     ctx = Context(source=source, message=msg, fragment=frag,
                   key=f"{sender}|{control_id or f'{source}#{msg.index}'}", event=frag.kind)
+    ctx.current = msh
     map_msh(msh, ctx)
     scope: dict[str, Any] = {"report_msg": code in REPORT_MESSAGES or structure.startswith(
         ("ORU", "OUL"))}
     report_text: dict[str, list[str]] = {}
     documents: list[tuple[dict, list[Segment]]] = []
     _walk(tree, ctx, scope, report_text, documents)
+    ctx.current = ctx.evn  # what the Provenance adds next is the EVN's (its operator)
     for report_id, lines in report_text.items():
         report = ctx.resource(report_id)
         assert report is not None  # a DiagnosticReport of ctx (_map_obx: from diagnostic_report)
@@ -142,6 +144,7 @@ def _walk(group: Group, ctx: Context, parent_scope: dict[str, Any],
         handler = handlers.get(item.name)
         if handler is None:
             continue
+        ctx.current = item
         made = handler(item, ctx, scope, report_text, documents)
         if made is not None:
             scope["last"] = made

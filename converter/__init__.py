@@ -27,4 +27,5 @@ def summarize(bundle: dict, format: str = "html", lang: str = "en", **options):
     return _summarize(bundle, format=format, lang=lang, **options)
 
 
-__all__ = ["convert", "convert_each", "validate", "summarize", "Result", "Issue", "Location", "__version__"]
+__all__ = ["convert", "convert_each", "validate", "summarize", "Result", "Issue", "Location",
+           "__version__"]

@@ -2,6 +2,9 @@
 and peak memory. Numbers go in the README; run on the 2-core CI-class machine.
 
     python bench/bench_hl7v2.py [--rounds N] [--corpus DIR]
+
+Run so, it imports the installed medbundle (with the modules setup.py compiles); with
+PYTHONPATH=. it measures the source tree as plain Python.
 """
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from . import collector
@@ -108,18 +107,12 @@ def convert_each(inputs: Iterable[Any], workers: int = 1, batch: int = 64,
     if unsupported:  # (raised here, not at the first item)
         raise TypeError(f"convert_each() takes no {', '.join(sorted(unsupported))}")
     if workers != 1:
-        from .parallel import available_cores, convert_batch
+        from .parallel import available_cores, convert_batches
 
         workers = workers if workers > 1 else available_cores()
     if workers == 1:  # (also `0` on a machine with one core)
         return (convert(item, **options) for item in inputs)
-    return _batches(iter(inputs), workers, max(1, batch), options, convert_batch)
-
-
-def _batches(items: Iterator[Any], workers: int, batch: int, options: dict,
-             convert_batch: Callable) -> Iterator[Result]:
-    while chunk := list(islice(items, batch)):
-        yield from convert_batch(chunk, workers, options)
+    return convert_batches(inputs, workers, max(1, batch), options)
 
 
 def _read_all(sources: list, issues: list[Issue], keep_source: bool,

@@ -42,8 +42,9 @@ import os
 import pickle
 import signal
 import threading
+from itertools import islice
 from multiprocessing.connection import Connection, wait
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import msgspec
 
@@ -365,16 +366,21 @@ def _sendable(item: Any) -> bool:
         (isinstance(item, (str, os.PathLike)) and item != "-")
 
 
-def convert_batch(items: list, workers: int, options: dict) -> list:
-    """convert(item, **options) of each item, in order, here and by workers-1 workers (the
-    Results of convert_each)."""
-    chunks = [items[i:i + CHUNK_UNITS] for i in range(0, len(items), CHUNK_UNITS)]
-    done = None
-    if len(chunks) >= MIN_CHUNKS and all(_sendable(item) for item in items):
-        done = _shared(workers - 1, "_convert_chunk", chunks, (options,))
-    if done is None:
-        done = [_convert_chunk(chunk, options) for chunk in chunks]
-    return [result for results in done for result in results]
+def convert_batches(inputs: Iterable[Any], workers: int, batch: int, options: dict
+                    ) -> Iterator[Any]:
+    """convert(item, **options) of each input, in order (the Results of convert_each): `batch`
+    inputs at a time, each batch shared between this process and workers-1 workers."""
+    items = iter(inputs)
+    while batch_items := list(islice(items, batch)):
+        chunks = [batch_items[i:i + CHUNK_UNITS]
+                  for i in range(0, len(batch_items), CHUNK_UNITS)]
+        done = None
+        if len(chunks) >= MIN_CHUNKS and all(_sendable(item) for item in batch_items):
+            done = _shared(workers - 1, "_convert_chunk", chunks, (options,))
+        if done is None:
+            done = [_convert_chunk(chunk, options) for chunk in chunks]
+        for results in done:
+            yield from results
 
 
 def validate_all(bundles: list[dict], workers: int) -> list[list[Issue]]:

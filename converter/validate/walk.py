@@ -236,10 +236,7 @@ class Walker:
                     references.append((prefix + (_AT_REF[i] if i < _AT_SIZE else
                                                  f"[{i}].reference"), ref, plan.targets, None))
                     continue
-            if isinstance(item, dict):
-                self.object(item, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
-            elif item is not None and plan.scalar_checks:
-                self.scalar(item, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
+            self.item(item, plan, prefix, i, env)
 
     def entries(self, entries: list, plan: Plan, prefix: str, env: Env) -> None:
         """Bundle.entry with the entries' resources skipped: the usual entry is decided here
@@ -258,10 +255,15 @@ class Walker:
                             break  # (an invariant to evaluate: bdl-8 on a versioned fullUrl)
                     else:
                         continue
-            if isinstance(entry, dict):
-                self.object(entry, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
-            elif entry is not None and plan.scalar_checks:
-                self.scalar(entry, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
+            self.item(entry, plan, prefix, i, env)
+
+    def item(self, value: Any, plan: Plan, prefix: str, i: int, env: Env) -> None:
+        """Item i of a list, the general way: what the list loop of object() does with it (which
+        keeps its own copy inline: it runs for every item of every list)."""
+        if isinstance(value, dict):
+            self.object(value, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
+        elif value is not None and plan.scalar_checks:
+            self.scalar(value, plan, prefix + (_AT[i] if i < _AT_SIZE else f"[{i}]"), env)
 
     def scalar(self, item: Any, plan: Plan, path: str, env: Env) -> None:
         """Check a primitive value (or a value of the wrong shape, left to the structural check)."""
